@@ -1,0 +1,175 @@
+//! Backends: one module per target, each a plain function from the IR to files in memory.
+//! Only the command line writes files, which makes `build --check` a comparison.
+
+mod exchange;
+mod iis;
+mod runbook;
+
+use crate::ir::{Action, HostKind, Ir, Mode, Operation};
+use serde::Serialize;
+
+/// Output targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// Exchange Management Shell and AD PowerShell scripts.
+    Exchange,
+    /// applicationHost.config fragments and appcmd scripts.
+    Iis,
+    /// Forefront TMG export XML.
+    Tmg,
+    /// Workspace ONE CA, template and profile XML.
+    WorkspaceOne,
+    /// Human-readable runbook (Markdown and HTML).
+    Runbook,
+}
+
+impl Target {
+    /// Every target, in build order.
+    pub const ALL: [Target; 5] = [
+        Target::Exchange,
+        Target::Iis,
+        Target::Tmg,
+        Target::WorkspaceOne,
+        Target::Runbook,
+    ];
+
+    /// The name used on the command line and in output paths.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Exchange => "exchange",
+            Target::Iis => "iis",
+            Target::Tmg => "tmg",
+            Target::WorkspaceOne => "workspace-one",
+            Target::Runbook => "runbook",
+        }
+    }
+
+    /// Whether this version of mailsec renders the target.
+    pub fn is_built(self) -> bool {
+        match self {
+            Target::Exchange => exchange::BUILT,
+            Target::Iis => iis::BUILT,
+            Target::Runbook => runbook::BUILT,
+            Target::Tmg | Target::WorkspaceOne => false,
+        }
+    }
+}
+
+/// A generated file, in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    /// Path below `<out>/<unit>/`, `/`-separated, made of sanitised components.
+    pub path: String,
+    /// Target that produced it.
+    pub target: Target,
+    /// Host it is for, if any.
+    pub host: Option<String>,
+    /// Ids of the IR operations this file carries out, in order.
+    pub operations: Vec<String>,
+    /// Contents.
+    pub contents: Vec<u8>,
+}
+
+/// A backend failed: always a bug in mailsec, never the user's input.
+#[derive(Debug, thiserror::Error)]
+#[error("internal error in the {target} backend: {message}")]
+pub struct BackendError {
+    /// The target.
+    pub target: &'static str,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Renders one target for one unit. Paths are relative to `<out>/<unit>/`.
+pub fn render(target: Target, ir: &Ir) -> Result<Vec<OutputFile>, BackendError> {
+    match target {
+        Target::Exchange => exchange::render(ir),
+        Target::Iis => iis::render(ir),
+        Target::Runbook => runbook::render(ir),
+        Target::Tmg | Target::WorkspaceOne => Err(BackendError {
+            target: target.name(),
+            message: "this target is not built yet".into(),
+        }),
+    }
+}
+
+/// The target whose artefacts carry out an operation; `None` for steps only a person can do
+/// (they appear in the runbook). The one place that decides, so no operation is rendered by
+/// two backends or by none.
+pub fn owner(op: &Operation, ir: &Ir) -> Option<Target> {
+    if op.mode == Mode::Manual {
+        return None;
+    }
+    let host_kind = ir.hosts.get(&op.host).map(|h| h.kind);
+    match &op.action {
+        Action::IisClientCertificates { .. } | Action::IisWindowsAuth { .. } | Action::SegConfig { .. } => {
+            Some(Target::Iis)
+        }
+        Action::TrustAuthority { .. }
+        | Action::PublishNtAuth { .. }
+        | Action::CheckCdp { .. }
+        | Action::RequestCertificate { .. }
+        | Action::ImportCertificate { .. }
+        | Action::EnableCertificate { .. }
+        | Action::VerifySmtpCertificate { .. }
+        | Action::ReceiveConnector { .. }
+        | Action::SendConnector { .. }
+        | Action::SetConnectorCost { .. }
+        | Action::RestartService { .. }
+        | Action::VerifyConnector { .. }
+        | Action::RemoveConnector { .. }
+        | Action::SmimeConfig { .. }
+        | Action::VerifyUserSmime { .. }
+        | Action::ActiveSyncDirectory { .. }
+        | Action::RegisterSpn { .. }
+        | Action::AlternateServiceAccount { .. }
+        | Action::AllowDelegation { .. }
+        | Action::GrantUserRights { .. }
+        | Action::CertificateMapping { .. } => Some(Target::Exchange),
+        Action::Check { .. } => match host_kind {
+            Some(HostKind::Server | HostKind::ActiveDirectory | HostKind::ExchangeOnline) => Some(Target::Exchange),
+            _ => None,
+        },
+        Action::Prerequisite { .. }
+        | Action::SubmitRequest { .. }
+        | Action::DirectorySync { .. }
+        | Action::TmgListener { .. }
+        | Action::TmgPublishingRule { .. }
+        | Action::Ws1Authority { .. }
+        | Action::Ws1Template { .. }
+        | Action::Ws1Profile { .. }
+        | Action::Manual { .. } => None,
+    }
+}
+
+/// Makes one path component safe: ASCII letters, digits, `-`, `_` and `.`; no leading dot;
+/// not a reserved Windows device name; never empty.
+pub fn sanitize_component(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    while out.contains("--") {
+        out = out.replace("--", "-");
+    }
+    let mut out = out.trim_matches(|c| c == '-' || c == '.').to_string();
+    if out.is_empty() {
+        out = "unnamed".into();
+    }
+    let stem = out.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let reserved = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.as_bytes()[3].is_ascii_digit());
+    if reserved {
+        out.insert(0, '_');
+    }
+    out
+}

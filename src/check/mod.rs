@@ -1,0 +1,388 @@
+//! Checking: loads a unit and its includes, validates every block against the schema,
+//! resolves names, and runs the security and consistency lints.
+
+pub mod access;
+mod lints;
+pub use lints::UPLOAD_READ_AHEAD;
+pub(crate) mod schema;
+mod validate;
+
+pub use validate::Checked;
+
+use crate::diagnostics::{suggest, Code, Diag, Diagnostics};
+use crate::source::{FileId, SourceMap, Span};
+use crate::syntax::{self, ast};
+use indexmap::IndexMap;
+use std::path::{Path, PathBuf};
+
+/// A checked compilation unit: one organization and everything it includes.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// Identifier used for output directories (sanitised file stem).
+    pub id: String,
+    /// The file that declares the organization.
+    pub entry: FileId,
+    /// Every file of the unit, entry first, in include order.
+    pub files: Vec<FileId>,
+    /// Every block, in declaration order (includes expanded where they stand).
+    pub blocks: Vec<Checked>,
+    names: IndexMap<String, usize>,
+}
+
+impl Unit {
+    /// The organization block, if the unit has one.
+    pub fn organization(&self) -> Option<&Checked> {
+        self.blocks.iter().find(|b| b.kind() == "organization")
+    }
+
+    /// The block of the unit-wide namespace named `name`.
+    pub fn get(&self, name: &str) -> Option<&Checked> {
+        self.names.get(name).map(|&i| &self.blocks[i])
+    }
+
+    /// Blocks of one kind, in declaration order.
+    pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Checked> + 'a {
+        self.blocks.iter().filter(move |b| b.kind() == kind)
+    }
+}
+
+/// Where a unit may read files from.
+#[derive(Debug, Clone)]
+pub struct Root {
+    /// Canonical path of the compile root.
+    pub dir: PathBuf,
+}
+
+impl Root {
+    /// The root for `path` as named on the command line: the directory itself, or a file's
+    /// directory; widened to the nearest ancestor holding `mailsec.toml`.
+    pub fn for_path(path: &Path) -> std::io::Result<Root> {
+        let canon = path.canonicalize()?;
+        let dir = if canon.is_dir() {
+            canon
+        } else {
+            canon.parent().map_or_else(|| canon.clone(), Path::to_path_buf)
+        };
+        let marked = dir
+            .ancestors()
+            .find(|a| a.join("mailsec.toml").is_file())
+            .map(Path::to_path_buf);
+        Ok(Root {
+            dir: marked.unwrap_or(dir),
+        })
+    }
+
+    /// Display name of a file: relative to the root, `/`-separated.
+    pub fn display(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.dir).unwrap_or(path);
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// Reads and parses one file into the source map. I/O errors are returned to the caller.
+pub fn load_file(
+    path: &Path,
+    root: &Root,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> std::io::Result<(FileId, ast::File)> {
+    let bytes = std::fs::read(path)?;
+    let name = root.display(path);
+    Ok(add_and_parse(name, path.to_path_buf(), &bytes, sources, diags))
+}
+
+fn add_and_parse(
+    name: String,
+    path: PathBuf,
+    bytes: &[u8],
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> (FileId, ast::File) {
+    match syntax::decode(bytes) {
+        Ok(text) => {
+            let id = sources.add(name, path, text);
+            let file = syntax::parse_file(sources, id, diags);
+            (id, file)
+        }
+        Err(e) => {
+            let id = sources.add(name, path, String::new());
+            diags.push(e.to_diag(id));
+            (id, ast::File::default())
+        }
+    }
+}
+
+/// Whether a parsed file declares an organization (and so is a unit).
+pub fn is_unit(file: &ast::File) -> bool {
+    file.items
+        .iter()
+        .any(|i| matches!(i, ast::Item::Block(b) if b.kind.name == "organization"))
+}
+
+struct Loader<'a> {
+    root: &'a Root,
+    sources: &'a mut SourceMap,
+    diags: &'a mut Diagnostics,
+    stack: Vec<(PathBuf, Span)>,
+    loaded: Vec<PathBuf>,
+    files: Vec<FileId>,
+    blocks: Vec<ast::Block>,
+}
+
+impl Loader<'_> {
+    fn file(&mut self, path: PathBuf, id: FileId, ast: ast::File) {
+        self.loaded.push(path.clone());
+        self.files.push(id);
+        for item in ast.items {
+            match item {
+                ast::Item::Block(b) => self.blocks.push(b),
+                ast::Item::Include(inc) => self.include(&path, &inc),
+            }
+        }
+    }
+
+    fn include(&mut self, from: &Path, inc: &ast::Include) {
+        let base = from.parent().unwrap_or(Path::new("."));
+        let target = base.join(&inc.path);
+        let canon = match target.canonicalize() {
+            Ok(c) if c.is_file() => c,
+            Ok(_) | Err(_) => {
+                self.diags.push(
+                    Diag::new(
+                        Code::IncludeNotFound,
+                        inc.path_span,
+                        format!("cannot read included file `{}`", inc.path),
+                    )
+                    .label("no such file")
+                    .help("include paths are relative to the including file"),
+                );
+                return;
+            }
+        };
+        if !canon.starts_with(&self.root.dir) {
+            self.diags.push(
+                Diag::new(Code::IncludeOutsideRoot, inc.path_span, format!("`{}` is outside the compile root", inc.path))
+                    .label("leaves the compile root")
+                    .help("move the library below the directory being compiled, or put a `mailsec.toml` in a common parent directory"),
+            );
+            return;
+        }
+        if canon.as_path() == from || self.stack.iter().any(|(p, _)| *p == canon) {
+            let mut d = Diag::new(
+                Code::IncludeCycle,
+                inc.path_span,
+                format!("`{}` includes itself", inc.path),
+            )
+            .label("this include closes the cycle")
+            .help("move the shared definitions into a library that does not include its includers");
+            for (_, span) in &self.stack {
+                d = d.with(*span, "included from here");
+            }
+            self.diags.push(d);
+            return;
+        }
+        if self.loaded.contains(&canon) {
+            return; // diamond: each file once
+        }
+        let bytes = match std::fs::read(&canon) {
+            Ok(b) => b,
+            Err(e) => {
+                self.diags.push(
+                    Diag::new(
+                        Code::IncludeNotFound,
+                        inc.path_span,
+                        format!("cannot read included file `{}`: {e}", inc.path),
+                    )
+                    .label("unreadable"),
+                );
+                return;
+            }
+        };
+        let name = self.root.display(&canon);
+        let (id, ast) = add_and_parse(name, canon.clone(), &bytes, self.sources, self.diags);
+        self.stack.push((canon.clone(), inc.path_span));
+        self.file(canon, id, ast);
+        self.stack.pop();
+    }
+}
+
+/// Checks a unit whose entry file is already parsed. Returns the unit (also when it has
+/// errors, so that callers can report; lowering must not run when `diags` has errors).
+pub fn check_unit(
+    id: String,
+    entry_path: &Path,
+    entry: FileId,
+    ast: ast::File,
+    root: &Root,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> Unit {
+    let canon = entry_path.canonicalize().unwrap_or_else(|_| entry_path.to_path_buf());
+    let mut loader = Loader {
+        root,
+        sources,
+        diags,
+        stack: Vec::new(),
+        loaded: Vec::new(),
+        files: Vec::new(),
+        blocks: Vec::new(),
+    };
+    loader.file(canon, entry, ast);
+    let Loader { files, blocks, .. } = loader;
+    check_blocks(id, entry, files, &blocks, diags)
+}
+
+/// Validates and resolves a list of blocks as one unit.
+pub(crate) fn check_blocks(
+    id: String,
+    entry: FileId,
+    files: Vec<FileId>,
+    blocks: &[ast::Block],
+    diags: &mut Diagnostics,
+) -> Unit {
+    let mut refs = Vec::new();
+    let checked: Vec<Checked> = blocks
+        .iter()
+        .filter_map(|b| validate::block(b, diags, &mut refs))
+        .collect();
+
+    // Names: the unit-wide namespace, and one per connector kind.
+    let mut names: IndexMap<String, usize> = IndexMap::new();
+    let mut local: IndexMap<(&str, String), usize> = IndexMap::new();
+    let mut org: Option<usize> = None;
+    for (i, b) in checked.iter().enumerate() {
+        if b.kind() == "organization" {
+            if let Some(first) = org {
+                diags.push(
+                    Diag::new(
+                        Code::TwoOrganizations,
+                        b.kind_span,
+                        "a unit has exactly one `organization`",
+                    )
+                    .label("second organization")
+                    .with(checked[first].kind_span, "first organization here")
+                    .help(
+                        "put each organization in its own file; shared definitions go in a library that both include",
+                    ),
+                );
+            } else {
+                org = Some(i);
+            }
+            continue;
+        }
+        let Some(name) = &b.name else { continue };
+        let first = if b.spec.global_name {
+            names.get(&name.text).copied().or_else(|| {
+                names.insert(name.text.clone(), i);
+                None
+            })
+        } else if b.kind() == "retire" {
+            let key = (
+                b.retired_kind.as_ref().map_or("", |k| k.text.as_str()),
+                format!("retire:{}", name.text),
+            );
+            local.get(&key).copied().or_else(|| {
+                local.insert(key, i);
+                None
+            })
+        } else {
+            let key = (b.kind(), name.text.clone());
+            local.get(&key).copied().or_else(|| {
+                local.insert(key, i);
+                None
+            })
+        };
+        if let Some(first) = first {
+            let other = &checked[first];
+            let what = if other.kind() == b.kind() {
+                String::new()
+            } else {
+                format!(" (as a `{}`)", other.kind())
+            };
+            diags.push(
+                Diag::new(
+                    Code::DuplicateName,
+                    name.span,
+                    format!("`{}` is defined twice{what}", name.text),
+                )
+                .label("defined again here")
+                .with(other.name_span(), "first defined here")
+                .help("give each block its own name"),
+            );
+        }
+    }
+
+    for r in &refs {
+        match names.get(&r.name).map(|&i| &checked[i]) {
+            Some(target) if r.kinds.contains(&target.kind()) => {}
+            Some(target) => diags.push(
+                Diag::new(
+                    Code::WrongReferenceKind,
+                    r.span,
+                    format!(
+                        "`{}` is a `{}`, but `{}` needs a {}",
+                        r.name,
+                        target.kind(),
+                        r.setting,
+                        r.kinds.join(" or ")
+                    ),
+                )
+                .label(format!("expected a {}", r.kinds.join(" or ")))
+                .with(target.name_span(), format!("`{}` is defined here", r.name))
+                .help(
+                    match names.iter().find(|(_, &i)| r.kinds.contains(&checked[i].kind())) {
+                        Some((n, _)) => format!("name a {} here, like `{n}`", r.kinds.join(" or ")),
+                        None => format!("declare a `{}` block and name it here", r.kinds[0]),
+                    },
+                ),
+            ),
+            None => {
+                let candidates = names
+                    .iter()
+                    .filter(|(_, &i)| r.kinds.contains(&checked[i].kind()))
+                    .map(|(n, _)| n.as_str());
+                let mut d = Diag::new(
+                    Code::UnresolvedReference,
+                    r.span,
+                    format!("unknown {} `{}`", r.kinds.join(" or "), r.name),
+                )
+                .label("not declared");
+                d = match suggest(&r.name, candidates) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")).with(
+                        names.get(s).map(|&i| checked[i].name_span()).unwrap_or(r.span),
+                        format!("`{s}` is declared here"),
+                    ),
+                    None => d.help(format!(
+                        "declare `{} {} {{ … }}` or include the file that does",
+                        r.kinds[0], r.name
+                    )),
+                };
+                diags.push(d);
+            }
+        }
+    }
+
+    let unit = Unit {
+        id,
+        entry,
+        files,
+        blocks: checked,
+        names,
+    };
+    // Lints read only settings that validated and names that resolved, so they can run
+    // alongside structural errors and every problem is reported in one run.
+    lints::run(&unit, diags);
+    unit
+}
+
+/// Validates a library file on its own: syntax and schema, without name resolution (its
+/// names are resolved in the units that include it).
+pub fn check_library(blocks: &[ast::Block], diags: &mut Diagnostics) {
+    let mut refs = Vec::new();
+    for b in blocks {
+        validate::block(b, diags, &mut refs);
+    }
+}

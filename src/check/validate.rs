@@ -1,0 +1,615 @@
+//! Validation of blocks against the schema: kinds, headers, settings, value types, units.
+//! Produces [`Checked`] blocks whose settings are known to have the declared types, and the
+//! list of references still to resolve.
+
+use super::schema::{self, BlockSpec, Field, Header, Ty};
+use crate::diagnostics::{suggest, Code, Diag, Diagnostics};
+use crate::source::Span;
+use crate::syntax::ast::{Block, Entry, Value, ValueKind, Word};
+use indexmap::IndexMap;
+
+/// A block that passed validation (possibly with some settings dropped for errors).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// Its kind's spec.
+    pub(crate) spec: &'static BlockSpec,
+    /// The block's name (for `retire`, the retired connector's name).
+    pub name: Option<Word>,
+    /// For `retire`: the retired kind.
+    pub retired_kind: Option<Word>,
+    /// Valid settings by name, with the span of the setting name.
+    pub settings: IndexMap<&'static str, (Span, Value)>,
+    /// The whole block.
+    pub span: Span,
+    /// The block kind word.
+    pub kind_span: Span,
+}
+
+impl Checked {
+    /// The block kind.
+    pub fn kind(&self) -> &'static str {
+        self.spec.kind
+    }
+
+    /// The name, or empty.
+    pub fn name(&self) -> &str {
+        self.name.as_ref().map_or("", |w| w.text.as_str())
+    }
+
+    /// Span of the name, or of the kind word when unnamed.
+    pub fn name_span(&self) -> Span {
+        self.name.as_ref().map_or(self.kind_span, |w| w.span)
+    }
+}
+
+/// A reference awaiting resolution.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingRef {
+    pub(crate) name: String,
+    pub(crate) span: Span,
+    pub(crate) kinds: &'static [&'static str],
+    pub(crate) setting: &'static str,
+}
+
+/// Validates one top-level block. `None` when the kind is unknown.
+pub(crate) fn block(b: &Block, diags: &mut Diagnostics, refs: &mut Vec<PendingRef>) -> Option<Checked> {
+    let Some(spec) = schema::block(&b.kind.name) else {
+        let mut d = Diag::new(
+            Code::UnknownBlock,
+            b.kind.span,
+            format!("unknown block kind `{}`", b.kind.name),
+        )
+        .label("not a block kind");
+        d = match suggest(&b.kind.name, schema::BLOCKS.iter().map(|s| s.kind)) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None => d.help("`mailsec explain MS0100` lists the block kinds"),
+        };
+        diags.push(d);
+        return None;
+    };
+    let (name, retired_kind) = header(spec, b, diags);
+    let mut settings: IndexMap<&'static str, (Span, Value)> = IndexMap::new();
+    let mut seen: IndexMap<&str, Span> = IndexMap::new();
+    for entry in &b.entries {
+        match entry {
+            Entry::Block(inner) => {
+                diags.push(
+                    Diag::new(
+                        Code::NotAllowedHere,
+                        inner.kind.span,
+                        format!("`{}` block cannot be nested in `{}`", inner.kind.name, spec.kind),
+                    )
+                    .label("nested block")
+                    .with(b.kind.span, format!("inside this `{}`", spec.kind))
+                    .help("blocks stand at the top level of a file; refer to them by name"),
+                );
+            }
+            Entry::Setting(s) => {
+                let field = spec
+                    .settings
+                    .iter()
+                    .chain(if schema::takes_gates(spec.kind) {
+                        schema::GATES
+                    } else {
+                        &[]
+                    })
+                    .find(|f| f.name == s.name.name);
+                let Some(field) = field else {
+                    let known: Vec<&str> = spec
+                        .settings
+                        .iter()
+                        .chain(if schema::takes_gates(spec.kind) {
+                            schema::GATES
+                        } else {
+                            &[]
+                        })
+                        .map(|f| f.name)
+                        .collect();
+                    let mut d = Diag::new(
+                        Code::UnknownSetting,
+                        s.name.span,
+                        format!("unknown setting `{}` in `{}`", s.name.name, spec.kind),
+                    )
+                    .label("not a setting of this block");
+                    d = match suggest(&s.name.name, known.iter().copied()) {
+                        Some(k) => d.help(format!("did you mean `{k}`?")),
+                        None => d.help(format!("`{}` takes: {}", spec.kind, known.join(", "))),
+                    };
+                    diags.push(d);
+                    continue;
+                };
+                if let Some(first) = seen.get(field.name) {
+                    diags.push(
+                        Diag::new(
+                            Code::DuplicateSetting,
+                            s.name.span,
+                            format!("`{}` is set twice", field.name),
+                        )
+                        .label("set again here")
+                        .with(*first, "first set here")
+                        .help("keep one; to give several values, use a list"),
+                    );
+                    continue;
+                }
+                seen.insert(field.name, s.name.span);
+                if value(&s.value, &field.ty, field, diags, refs) {
+                    settings.insert(field.name, (s.name.span, s.value.clone()));
+                }
+            }
+        }
+    }
+    for f in spec.settings.iter().filter(|f| f.required) {
+        if !seen.contains_key(f.name) {
+            diags.push(
+                Diag::new(
+                    Code::MissingSetting,
+                    b.kind.span,
+                    format!("`{}` needs `{}`", spec.kind, f.name),
+                )
+                .label(format!("this {} has no `{}`", spec.kind, f.name))
+                .help(format!("add `{} = <{}>`", f.name, f.ty.describe())),
+            );
+        }
+    }
+    Some(Checked {
+        spec,
+        name,
+        retired_kind,
+        settings,
+        span: b.span,
+        kind_span: b.kind.span,
+    })
+}
+
+fn header(spec: &BlockSpec, b: &Block, diags: &mut Diagnostics) -> (Option<Word>, Option<Word>) {
+    let h = &b.header;
+    match spec.header {
+        Header::Name => match h.as_slice() {
+            [w] => (Some(w.clone()), None),
+            [] => {
+                let example = if spec.kind == "organization" {
+                    "\"Contoso\""
+                } else {
+                    "my_name"
+                };
+                diags.push(
+                    Diag::new(Code::BadHeader, b.kind.span, format!("`{}` needs a name", spec.kind))
+                        .label("name missing after this")
+                        .help(format!("write `{} {example} {{ … }}`", spec.kind)),
+                );
+                (None, None)
+            }
+            [w, rest @ ..] => {
+                let last = rest.last().expect("non-empty").span;
+                diags.push(
+                    Diag::new(
+                        Code::BadHeader,
+                        rest[0].span.to(last),
+                        format!("`{}` takes one name, found {}", spec.kind, h.len()),
+                    )
+                    .label("extra words")
+                    .help("quote a name that contains spaces: \"From ONE Mail\""),
+                );
+                (Some(w.clone()), None)
+            }
+        },
+        Header::Retire => match h.as_slice() {
+            [k, n] if !k.quoted => {
+                if !schema::RETIRABLE.contains(&k.text.as_str()) {
+                    let mut d = Diag::new(Code::BadHeader, k.span, format!("cannot retire a `{}`", k.text))
+                        .label("not retirable");
+                    d = match suggest(&k.text, schema::RETIRABLE.iter().copied()) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help(format!("`retire` takes {}", schema::words_list(schema::RETIRABLE))),
+                    };
+                    diags.push(d);
+                    return (Some(n.clone()), None);
+                }
+                (Some(n.clone()), Some(k.clone()))
+            }
+            _ => {
+                let span = h
+                    .first()
+                    .map_or(b.kind.span, |w| w.span.to(h.last().expect("non-empty").span));
+                diags.push(
+                    Diag::new(
+                        Code::BadHeader,
+                        span,
+                        "`retire` needs the kind and the name of what it retires",
+                    )
+                    .label("expected a kind and a quoted name")
+                    .help("write `retire send_connector \"To ISP\" { after = \"…\" }`"),
+                );
+                (None, None)
+            }
+        },
+    }
+}
+
+fn mismatch(v: &Value, ty: &Ty, diags: &mut Diagnostics, help: Option<String>) -> bool {
+    let mut d = Diag::new(
+        Code::TypeMismatch,
+        v.span,
+        format!("expected {}, found {}", ty.describe(), v.kind.describe()),
+    )
+    .label(format!("this is {}", v.kind.describe()));
+    if let Some(h) = help {
+        d = d.help(h);
+    }
+    diags.push(d);
+    false
+}
+
+/// Checks `v` against `ty`; returns whether it is valid (errors pushed otherwise).
+fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut Vec<PendingRef>) -> bool {
+    use ValueKind as V;
+    match (ty, &v.kind) {
+        (_, V::Invalid) => false,
+        (Ty::Str, V::Str(_)) => true,
+        (Ty::Str, V::Ref(w) | V::Hostname(w)) => mismatch(v, ty, diags, Some(format!("quote it: \"{w}\""))),
+        (Ty::Lookup, V::Str(s)) => lookups(s, v.span, diags),
+        (Ty::Int(lo, hi), V::Int(n)) => {
+            if n < lo || n > hi {
+                diags.push(
+                    Diag::new(
+                        Code::OutOfRange,
+                        v.span,
+                        format!("`{}` must be from {lo} to {hi}, found {n}", field.name),
+                    )
+                    .label("out of range")
+                    .help(format!("use a value from {lo} to {hi}")),
+                );
+                false
+            } else {
+                true
+            }
+        }
+        (Ty::Int(..), V::Str(s)) if s.parse::<i64>().is_ok() => {
+            mismatch(v, ty, diags, Some(format!("write the number without quotes: {s}")))
+        }
+        (Ty::Bool, V::Bool(_))
+        | (Ty::Date, V::Date(_))
+        | (Ty::Duration, V::Duration(_))
+        | (Ty::Size, V::Size(_))
+        | (Ty::Ip, V::Ip(_))
+        | (Ty::IpOrCidr, V::Ip(_) | V::Cidr(..)) => true,
+        (Ty::Bool, V::Str(s)) if s == "true" || s == "false" => {
+            mismatch(v, ty, diags, Some(format!("write {s} without quotes")))
+        }
+        (Ty::Size, V::Int(n)) => mismatch(
+            v,
+            ty,
+            diags,
+            Some(format!("give a unit: `{n}B`, or `10MiB` for 10485760 bytes")),
+        ),
+        (Ty::Duration, V::Int(n)) => mismatch(
+            v,
+            ty,
+            diags,
+            Some(format!("give a unit: `{n}d` for days, `{n}h` for hours")),
+        ),
+        (Ty::Hostname, V::Hostname(h) | V::Str(h) | V::Ref(h)) => hostname(h, v.span, diags),
+        (Ty::Url, V::Str(s)) => {
+            let lower = s.to_ascii_lowercase();
+            let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://"));
+            match rest {
+                Some(r) if !r.is_empty() && !r.starts_with('/') => true,
+                _ => mismatch(
+                    v,
+                    ty,
+                    diags,
+                    Some("write the whole URL with its scheme, like \"http://pki.contoso.com/crl/root.crl\"".into()),
+                ),
+            }
+        }
+        (Ty::Enum(words), V::Ref(w)) => enum_word(w, words, v.span, field, diags),
+        (Ty::Enum(words), V::Str(w)) if words.contains(&w.as_str()) => {
+            mismatch(v, ty, diags, Some(format!("write it without quotes: {w}")))
+        }
+        (Ty::ExchangeVersion, V::Int(n)) => enum_word(&n.to_string(), schema::VERSIONS, v.span, field, diags),
+        (Ty::ExchangeVersion, V::Str(s) | V::Ref(s)) => {
+            enum_word(&s.to_ascii_lowercase(), schema::VERSIONS, v.span, field, diags)
+        }
+        (Ty::Ref(kinds), V::Ref(name)) => {
+            refs.push(PendingRef {
+                name: name.clone(),
+                span: v.span,
+                kinds,
+                setting: field.name,
+            });
+            true
+        }
+        (Ty::Ref(_), V::Str(s)) => mismatch(v, ty, diags, Some(format!("refer to a block by its bare name: {s}"))),
+        (Ty::List(inner), V::List(items)) => {
+            if items.is_empty() && field.required {
+                diags.push(
+                    Diag::new(Code::EmptyList, v.span, format!("`{}` must not be empty", field.name))
+                        .label("empty list")
+                        .help(format!("give at least one entry: {}", inner.describe())),
+                );
+                return false;
+            }
+            let mut ok = true;
+            for (i, item) in items.iter().enumerate() {
+                ok &= value(item, inner, field, diags, refs);
+                if let Some(prev) = items[..i]
+                    .iter()
+                    .find(|p| p.kind == item.kind && !matches!(p.kind, V::Invalid))
+                {
+                    diags.push(
+                        Diag::new(
+                            Code::DuplicateEntry,
+                            item.span,
+                            format!("`{}` lists the same entry twice", field.name),
+                        )
+                        .label("repeated here")
+                        .with(prev.span, "first listed here")
+                        .help("remove the repetition"),
+                    );
+                    ok = false;
+                }
+            }
+            ok
+        }
+        (Ty::List(Ty::Ref(_) | Ty::Enum(_) | Ty::Hostname | Ty::IpOrCidr | Ty::Str), _) => {
+            mismatch(v, ty, diags, Some(format!("wrap it in brackets: [{}]", snippet(v))))
+        }
+        (Ty::Record(fields), V::Record(entries)) => {
+            let mut ok = true;
+            let mut seen: Vec<(&str, Span)> = Vec::new();
+            for e in entries {
+                let Some(f) = fields.iter().find(|f| f.name == e.name.name) else {
+                    let mut d = Diag::new(
+                        Code::UnknownSetting,
+                        e.name.span,
+                        format!("unknown field `{}` in `{}`", e.name.name, field.name),
+                    )
+                    .label("not a field of this record");
+                    d = match suggest(&e.name.name, fields.iter().map(|f| f.name)) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help(format!(
+                            "`{}` takes: {}",
+                            field.name,
+                            fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                        )),
+                    };
+                    diags.push(d);
+                    ok = false;
+                    continue;
+                };
+                if let Some((_, first)) = seen.iter().find(|(n, _)| *n == f.name) {
+                    diags.push(
+                        Diag::new(
+                            Code::DuplicateSetting,
+                            e.name.span,
+                            format!("field `{}` is given twice", f.name),
+                        )
+                        .label("given again here")
+                        .with(*first, "first given here")
+                        .help("keep one"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                seen.push((f.name, e.name.span));
+                ok &= value(&e.value, &f.ty, f, diags, refs);
+            }
+            for f in fields.iter().filter(|f| f.required) {
+                if !seen.iter().any(|(n, _)| *n == f.name) {
+                    diags.push(
+                        Diag::new(
+                            Code::MissingSetting,
+                            v.span,
+                            format!("`{}` needs the field `{}`", field.name, f.name),
+                        )
+                        .label(format!("no `{}` here", f.name))
+                        .help(format!("add `{} = <{}>`", f.name, f.ty.describe())),
+                    );
+                    ok = false;
+                }
+            }
+            ok
+        }
+        (Ty::Secret | Ty::SecretOrNone, V::Call(f, args)) if f.name == "secret" => secret_args(v, args, diags),
+        (Ty::SecretOrNone | Ty::SmartHostAuth, V::Ref(w)) if w == "none" => true,
+        (Ty::Secret | Ty::SecretOrNone | Ty::SmartHostAuth, V::Str(_)) => {
+            diags.push(
+                Diag::new(
+                    Code::SecretLiteral,
+                    v.span,
+                    format!("`{}` holds a secret written in clear", field.name),
+                )
+                .label("this would end up in version control and in every artefact")
+                .help(match ty {
+                    Ty::SmartHostAuth => "write `basic(secret(\"NAME\"))` and provide NAME where the script runs",
+                    _ => "write `secret(\"NAME\")` and provide NAME where the artefact is applied",
+                }),
+            );
+            false
+        }
+        (Ty::SmartHostAuth, V::Call(f, args)) if f.name == "basic" => {
+            match args.as_slice() {
+                [inner] => match &inner.kind {
+                    V::Call(g, a) if g.name == "secret" => secret_args(inner, a, diags),
+                    V::Str(_) => {
+                        diags.push(
+                        Diag::new(Code::SecretLiteral, inner.span, "the smart-host password is written in clear")
+                            .label("this would end up in version control and in every artefact")
+                            .help("write `basic(secret(\"NAME\"))`; the script asks for the credential with Get-Credential"),
+                    );
+                        false
+                    }
+                    _ => bad_call(v, "`basic` takes one argument: `basic(secret(\"NAME\"))`", diags),
+                },
+                _ => bad_call(v, "`basic` takes one argument: `basic(secret(\"NAME\"))`", diags),
+            }
+        }
+        (Ty::File, V::Call(f, args)) if f.name == "file" => match args.as_slice() {
+            [Value { kind: V::Str(p), .. }] if !p.is_empty() && !p.chars().any(char::is_control) => true,
+            _ => bad_call(
+                v,
+                "`file` takes one non-empty path string: `file(\"certs/root.cer\")`",
+                diags,
+            ),
+        },
+        (_, V::Call(f, _)) if !matches!(f.name.as_str(), "secret" | "file" | "basic") => {
+            let mut d =
+                Diag::new(Code::BadCall, f.span, format!("unknown function `{}`", f.name)).label("not a function");
+            d = match suggest(&f.name, ["secret", "file", "basic"]) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help("the functions are `secret(\"NAME\")`, `file(\"path\")` and `basic(secret(\"NAME\"))`"),
+            };
+            diags.push(d);
+            false
+        }
+        _ => mismatch(v, ty, diags, None),
+    }
+}
+
+fn snippet(v: &Value) -> String {
+    match &v.kind {
+        ValueKind::Str(s) => format!("\"{s}\""),
+        ValueKind::Ref(s) | ValueKind::Hostname(s) => s.clone(),
+        ValueKind::Ip(a) => a.to_string(),
+        ValueKind::Cidr(a, p) => format!("{a}/{p}"),
+        _ => "…".into(),
+    }
+}
+
+fn bad_call(v: &Value, help: &str, diags: &mut Diagnostics) -> bool {
+    diags.push(
+        Diag::new(Code::BadCall, v.span, "wrong arguments")
+            .label("here")
+            .help(help),
+    );
+    false
+}
+
+fn secret_args(v: &Value, args: &[Value], diags: &mut Diagnostics) -> bool {
+    match args {
+        [Value {
+            kind: ValueKind::Str(name),
+            ..
+        }] if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.') =>
+        {
+            true
+        }
+        _ => bad_call(
+            v,
+            "`secret` takes one name of letters, digits, `_`, `-` and `.`: `secret(\"ONE_MAIL_SMTP\")`",
+            diags,
+        ),
+    }
+}
+
+fn enum_word(w: &str, words: &'static [&'static str], span: Span, field: &Field, diags: &mut Diagnostics) -> bool {
+    if words.contains(&w) {
+        return true;
+    }
+    let mut d = Diag::new(
+        Code::UnknownVariant,
+        span,
+        format!("`{w}` is not a valid `{}`", field.name),
+    )
+    .label("unknown value");
+    d = match suggest(w, words.iter().copied()) {
+        Some(s) => d.help(format!(
+            "did you mean `{s}`? `{}` takes {}",
+            field.name,
+            schema::words_list(words)
+        )),
+        None => d.help(format!("`{}` takes {}", field.name, schema::words_list(words))),
+    };
+    diags.push(d);
+    false
+}
+
+/// Validates a DNS name (wildcards allowed as the first label).
+pub(crate) fn hostname(h: &str, span: Span, diags: &mut Diagnostics) -> bool {
+    let problem = if h.contains("://") {
+        Some("a URL is not a host name".to_string())
+    } else if h.contains('/') || h.contains(':') {
+        Some("a host name has no path or port".to_string())
+    } else if h.is_empty() || h.len() > 253 {
+        Some("a host name has 1 to 253 characters".to_string())
+    } else {
+        h.split('.').enumerate().find_map(|(i, l)| {
+            let ok = (l == "*" && i == 0)
+                || (!l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+            (!ok).then(|| format!("label `{l}` is not a DNS label"))
+        })
+    };
+    match problem {
+        None => true,
+        Some(p) => {
+            let bare = h
+                .trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("");
+            diags.push(
+                Diag::new(
+                    Code::InvalidHostname,
+                    span,
+                    format!("`{h}` is not a valid host name: {p}"),
+                )
+                .label("invalid host name")
+                .help(if bare != h && !bare.is_empty() {
+                    format!("write the host only: `{bare}`")
+                } else {
+                    "labels are letters, digits and `-`, separated by dots".to_string()
+                }),
+            );
+            false
+        }
+    }
+}
+
+/// Checks `{Lookup}` placeholders in a string.
+fn lookups(s: &str, span: Span, diags: &mut Diagnostics) -> bool {
+    let mut ok = true;
+    let mut rest = s;
+    let mut offset = 0;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else { break };
+        let name = &rest[open + 1..open + close];
+        let known = schema::LOOKUPS.contains(&name)
+            || name
+                .strip_prefix("CustomAttribute")
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        if !known {
+            // Point at the placeholder inside the string literal (+1 for the opening quote);
+            // escapes before it may shift this, in which case the whole string is marked.
+            let start = span.start as usize + 1 + offset + open;
+            let end = start + close + 1;
+            let sub = if end < span.end as usize {
+                Span::new(span.file, start, end)
+            } else {
+                span
+            };
+            let mut d = Diag::new(
+                Code::UnknownLookup,
+                sub,
+                format!("`{{{name}}}` is not a Workspace ONE lookup value"),
+            )
+            .label("would reach the device literally");
+            d = match suggest(name, schema::LOOKUPS.iter().copied()) {
+                Some(x) => d.help(format!("did you mean `{{{x}}}`?")),
+                None => d.help("`mailsec explain MS0114` lists the lookup values"),
+            };
+            diags.push(d);
+            ok = false;
+        }
+        offset += open + close + 1;
+        rest = &rest[open + close + 1..];
+    }
+    ok
+}

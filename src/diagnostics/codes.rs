@@ -1,0 +1,380 @@
+//! The catalogue of diagnostic codes. Codes are stable: never renumber, only add.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Error or warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Stops the build (exit 1).
+    Error,
+    /// Reported; the build goes on unless warnings are denied.
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+macro_rules! codes {
+    ($( $variant:ident = $code:literal, $sev:ident, $title:literal, $explain:literal; )*) => {
+        /// A stable diagnostic code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $(
+                #[doc = $title]
+                $variant,
+            )*
+        }
+
+        impl Code {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The `MS0xxx` string.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code),* }
+            }
+
+            /// Default severity.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev),* }
+            }
+
+            /// One-line title.
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$variant => $title),* }
+            }
+
+            /// Long explanation for `mailsec explain`.
+            pub fn explain(self) -> &'static str {
+                match self { $(Code::$variant => $explain),* }
+            }
+        }
+    };
+}
+
+impl Code {
+    /// Looks a code up by its string, case-insensitively (`ms0101` works).
+    pub fn parse(s: &str) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+codes! {
+    Syntax = "MS0001", Error, "syntax error",
+"The text does not follow the mailsec grammar. The message says what was expected at the
+point where reading stopped.
+
+A file is a list of `include \"path\"` lines and blocks:
+
+    server hub01 {
+      fqdn  = \"exch01.contoso.local\"
+      roles = [hub_transport]
+    }
+
+Settings are `name = value`; strings use double quotes and may contain the escapes
+\\\" \\\\ \\n \\t \\r and \\u{HEX}. Comments start with `#` and run to the end of the line.";
+
+    NotUtf8 = "MS0002", Error, "file is not valid UTF-8",
+"mailsec reads intent files as UTF-8. The file contains a byte sequence that is not UTF-8,
+often because it was saved as UTF-16 (Notepad's \"Unicode\") or Windows-1252.
+
+Save the file as UTF-8 (without a byte-order mark is preferred; a BOM is accepted).";
+
+    Binary = "MS0003", Error, "file looks binary",
+"The file contains NUL bytes, so it is not a text file. An intent file must be plain UTF-8
+text; check that the path does not name a certificate, a CSR or an archive by mistake.";
+
+    InvisibleChar = "MS0004", Error, "invisible or bidirectional control character",
+"The file contains a Unicode bidirectional control (U+202A..U+202E, U+2066..U+2069) or a
+zero-width character (U+200B..U+200D, U+2060, U+FEFF inside the text). Such characters make
+text display differently from what the compiler reads (\"Trojan Source\", CVE-2021-42574): a
+connector name or an address can look right in review and be something else.
+
+Delete the character. If a name really needs a special character, write it as an escape
+(`\\u{200B}`) so that reviewers see it.";
+
+    TooDeep = "MS0005", Error, "nesting too deep",
+"Lists, records and blocks may nest at most 64 levels. Real intent never comes close; deeper
+nesting is almost always a generated or damaged file. The limit keeps the compiler from
+exhausting its stack.";
+
+    InvalidLiteral = "MS0006", Error, "invalid literal",
+"A typed literal has the right shape but an impossible value: an IPv4 octet above 255, a
+CIDR prefix above 32 (128 for IPv6), a date that does not exist, a number too large, a size
+or duration that overflows, or an unknown string escape.
+
+    remote_ips = [76.75.133.96, 10.0.0.0/8]
+    not_before = 2026-12-01
+    upload_read_ahead = 10MiB";
+
+    IncludeNotFound = "MS0007", Error, "included file cannot be read",
+"An `include \"path\"` names a file that does not exist or cannot be read. Paths are relative
+to the including file.";
+
+    IncludeCycle = "MS0008", Error, "include cycle",
+"A file includes itself, directly or through other files. Includes form a tree: move the
+shared definitions into a library file that includes nothing that includes it back.";
+
+    IncludeOutsideRoot = "MS0009", Error, "include leaves the compile root",
+"An include may only name files below the compile root: the directory given on the command
+line, or the file's own directory when a file is given. A `mailsec.toml` file in a parent
+directory makes that directory the root. This keeps a unit from reading arbitrary files of
+the machine that builds it (for example in CI).";
+
+    FileTooLarge = "MS0010", Error, "file too large",
+"Intent files are limited to 16 MiB. Split the estate into several units or libraries.";
+
+    UnknownBlock = "MS0100", Error, "unknown block kind",
+"The word before `{` names no kind of block mailsec knows. Top-level kinds are:
+organization, server, authority, certificate, receive_connector, send_connector, retire,
+smime, activesync, cert_mapping, seg, service_account, delegation, tmg_listener,
+publishing_rule, ws1_authority, ws1_template, ws1_profile. `mailsec explain MS0100` lists
+them; the message suggests the closest one.";
+
+    UnknownSetting = "MS0101", Error, "unknown setting",
+"The setting is not one of the block kind's settings. Typos are the usual cause; the help
+line suggests the closest known setting.";
+
+    DuplicateSetting = "MS0102", Error, "setting given twice",
+"A setting may appear once per block. Keep one; if both values are meant, use a list.";
+
+    MissingSetting = "MS0103", Error, "required setting missing",
+"The block kind needs this setting to produce correct artefacts (for example a
+`receive_connector` needs its `server` and `remote_ips`). Add it.";
+
+    ConflictingSettings = "MS0104", Error, "settings exclude each other",
+"Two settings were given that cannot both hold (for example a send connector with both
+`smart_hosts` and `dns_routing = true`). Keep the one you mean.";
+
+    TypeMismatch = "MS0105", Error, "wrong type of value",
+"The value has the wrong type for the setting: a string where a list is expected, a number
+where a size is expected, and so on. The message names the expected type. Units matter:
+`upload_read_ahead = 10MiB`, `renewal = 30d`.";
+
+    UnknownVariant = "MS0106", Error, "unknown value",
+"The setting takes one of a fixed set of words (for example `auth = [tls, basic,
+integrated]`). The help line lists them and suggests the closest.";
+
+    DuplicateName = "MS0107", Error, "name defined twice",
+"Two blocks of the same namespace have the same name. Names identify servers, authorities,
+certificates and connectors across files; each must be unique within a unit.";
+
+    UnresolvedReference = "MS0108", Error, "unknown name",
+"A reference names nothing declared in the unit or its includes. Check the spelling (the help
+line suggests the closest name) or add the missing block or include.";
+
+    WrongReferenceKind = "MS0109", Error, "reference to the wrong kind of block",
+"The name exists but is a different kind of block than the setting needs: for example
+`issuer = hub01` where `hub01` is a server and an authority is expected.";
+
+    BadHeader = "MS0110", Error, "block header is malformed",
+"The words between the block kind and `{` are wrong for the kind: most blocks take one name
+(`server hub01`, `receive_connector \"From ONE Mail\"`), `organization` takes its display
+name, and `retire` takes the kind and name of what it retires
+(`retire send_connector \"To ISP\"`).";
+
+    TwoOrganizations = "MS0111", Error, "more than one organization in a unit",
+"A compilation unit describes one estate and has exactly one `organization` block. Put the
+second organization in its own file.";
+
+    NotAllowedHere = "MS0112", Error, "block not allowed here",
+"This kind of block cannot be nested where it stands (for example a `server` inside a
+`certificate`). Move it to the top level of the file.";
+
+    OutOfRange = "MS0113", Error, "value out of range",
+"The number is outside what the product accepts: key sizes 1024..=16384, costs 1..=100,
+upload_read_ahead up to 2 GiB, renewal periods of whole days, TCP ports 1..=65535.";
+
+    UnknownLookup = "MS0114", Error, "unknown Workspace ONE lookup value",
+"Workspace ONE replaces `{Name}` placeholders in templates and profiles with device or user
+attributes. Only its known lookup values are replaced; anything else reaches the device
+literally. Known: {EnrollmentUser}, {EmailAddress}, {EmailUserName}, {EmailDomain},
+{UserPrincipalName}, {DeviceUid}, {DeviceSerialNumber}, {DeviceAssetNumber},
+{DeviceFriendlyName}, {DevicePlatform}, {DeviceModel}, {FirstName}, {LastName},
+{GroupIdentifier}, {CustomAttribute1}..{CustomAttributeN}.";
+
+    SecretLiteral = "MS0115", Error, "secret written as a literal",
+"Passwords, SCEP challenges and service-account credentials must never be written in an
+intent file: they would end up in version control and in every generated artefact. Write a
+reference instead, resolved where the artefact runs:
+
+    auth = basic(secret(\"ONE_MAIL_SMTP\"))
+
+Exchange scripts prompt with Get-Credential (or read a declared credential store); runbooks
+tell the operator where to enter it.";
+
+    BadCall = "MS0116", Error, "unknown function or wrong arguments",
+"Values can be built with `secret(\"NAME\")`, `file(\"path\")` and `basic(secret(\"NAME\"))`.
+The function name or the number or type of arguments is wrong.";
+
+    EmptyList = "MS0117", Error, "list must not be empty",
+"The setting needs at least one entry: an empty `remote_ips` would accept mail from nowhere,
+an empty `smart_hosts` would route nowhere.";
+
+    InvalidHostname = "MS0118", Error, "invalid host name",
+"Host names are DNS names: labels of letters, digits and hyphens separated by dots, each at
+most 63 characters, no leading or trailing hyphen, 253 characters in all. URLs, ports and
+paths are not host names (write `mail.contoso.com`, not `https://mail.contoso.com/`).";
+
+    DuplicateEntry = "MS0119", Error, "list entry given twice",
+"The list names the same entry twice. Remove the repetition.";
+
+    WeakKey = "MS0200", Warning, "RSA key shorter than 2048 bits",
+"Keys below 2048 bits are deprecated (NIST SP 800-131A) and refused by many partners and
+public CAs. The ONE Mail guide shows `-KeySize 1024`: use 2048 or more.
+
+    key = { size = 2048, exportable = true }";
+
+    TlsNotRequired = "MS0201", Error, "connector does not require TLS",
+"A send connector that routes to a partner smart host with credentials must require TLS:
+otherwise Exchange falls back to plain SMTP when STARTTLS fails and sends the Basic
+credentials and the mail in clear. The connector wizard leaves RequireTLS off; mailsec emits
+`Set-SendConnector -RequireTLS $true` when you write `require_tls = true`.";
+
+    IgnoreStartTls = "MS0202", Error, "connector ignores STARTTLS",
+"`ignore_starttls = true` makes the send connector never offer TLS, which contradicts a
+partner TLS route. Leave it false.";
+
+    OpenRelayRange = "MS0203", Warning, "receive connector open to every address",
+"A partner receive connector should accept connections only from the partner's sending
+addresses. 0.0.0.0/0 (0.0.0.0-255.255.255.255) gives the connector's permissions and
+authentication to the whole Internet. List the partner's TLS-OUT addresses instead.";
+
+    FqdnCertMismatch = "MS0204", Error, "connector FQDN is not on its certificate",
+"The FQDN a receive connector answers in HELO/EHLO must be the certificate's CN or one of its
+SAN names, or Exchange will not offer that certificate for STARTTLS (event 12014). For ONE
+Mail the FQDN is the reference number, which is the certificate's CN.";
+
+    SmtpCertConflict = "MS0205", Error, "two certificates enabled for SMTP on one server",
+"Only one certificate may be enabled for SMTP on a server for a partner TLS route: with two,
+Exchange picks one implicitly and a renewal can silently switch the certificate the partner
+sees. Enable one; keep the other for IIS or remove it.";
+
+    CertNotOnServer = "MS0206", Error, "certificate not installed on the connector's server",
+"The connector uses a certificate that is not installed on the connector's server. Add the
+server to the certificate's `servers` list (the certificate is exportable, so it can be
+imported on more than one server) or pick another certificate.";
+
+    NtAuthMissing = "MS0207", Error, "authority not published to NTAuth",
+"UPN mapping of client certificates and Kerberos protocol transition from a certificate both
+require the issuing CA to be in the enterprise NTAuth store
+(`certutil -dspublish -f <ca>.cer NTAuthCA`). Set `ntauth = true` on the authority that
+issues the user or device certificates.";
+
+    ExternalCaForKcd = "MS0208", Error, "external CA cannot issue certificates for KCD",
+"With a Secure Email Gateway doing Kerberos constrained delegation, the user certificates must
+come from an internal (enterprise) CA of the SEG's domain; a public or partner CA cannot be
+trusted for NTAuth logon. Use an `enterprise` authority.";
+
+    DoubleCertTermination = "MS0209", Error, "client certificate authenticated twice",
+"In a TMG or SEG chain exactly one hop authenticates the client certificate: IIS certificate
+auth is configured on the EAS server (TMG to EAS) or on the SEG (TMG to SEG to EAS), never on
+both. The ActiveSync virtual directory behind a delegating hop must not require client
+certificates; it accepts the delegated Kerberos ticket with Windows authentication.";
+
+    UrlTrailingSlash = "MS0210", Error, "certificate authority URL must end with `/`",
+"Workspace ONE's SCEP and AD CS URLs must end with `/` (for example
+`https://ca.contoso.local/certsrv/adcs/`); without it requests fail with an unhelpful error.";
+
+    EasHostNotHost = "MS0211", Error, "ActiveSync host must be a bare host name",
+"The Exchange ActiveSync payload's host is a host name only: no `https://` and no
+`/Microsoft-Server-ActiveSync`; the device adds both.";
+
+    EasSanMissing = "MS0212", Warning, "EAS certificate template lacks email or UPN in the SAN",
+"Certificates used for ActiveSync mapping or SEG delegation need the user's email address and
+UPN in the subject alternative name. Add `san = [{ type = email, value = \"{EmailAddress}\" },
+{ type = upn, value = \"{UserPrincipalName}\" }]`.";
+
+    KeySizeMismatch = "MS0213", Warning, "template key size differs from the CA template",
+"The Workspace ONE request template's private key length must match the key length of the
+certificate template on the CA, or the CA rejects the request.";
+
+    PrivateKeyPublish = "MS0214", Warning, "`publish_private_key` is for Lotus Domino only",
+"Publishing the private key to a server only makes sense for Lotus Domino. For ActiveSync it
+exposes the key for nothing. Leave it false.";
+
+    IosOnlyOption = "MS0215", Error, "option only exists on iOS",
+"`force_key_generation_on_device` is an iOS-only option of the Workspace ONE template; the
+profile it is used with targets another platform.";
+
+    UploadReadAheadSmall = "MS0216", Warning, "uploadReadAheadSize too small for client certificates",
+"When IIS renegotiates TLS to ask for a client certificate it must buffer the request body;
+with the 48 KB default, ActiveSync requests with attachments fail with HTTP 413. Use at least
+10 MiB (10485760), as the vendor guides do.";
+
+    SpnMismatch = "MS0217", Error, "SPN target does not match the published host",
+"Kerberos constrained delegation only works if the service the gateway delegates to
+(`http/<host>`) is the host the gateway actually calls: the Exchange host in the SEG's
+web.config, or the internal site name of the TMG rule. Make them the same FQDN.";
+
+    NoProtocolTransition = "MS0218", Error, "delegation without protocol transition",
+"The front end (TMG or SEG) authenticates the user by certificate, not by Kerberos, so it
+must be trusted to delegate with any authentication protocol (protocol transition,
+TrustedToAuthForDelegation). Set `protocol_transition = true`.";
+
+    ArrayWithoutAsa = "MS0219", Error, "load-balanced Exchange without an alternate service account",
+"When several Client Access servers answer one name, the SPN `http/<array fqdn>` must belong to
+one account shared by all of them: an alternate service account (ASA). Declare a
+`service_account` with the array members and use it as the delegation target.";
+
+    StandaloneCa = "MS0220", Error, "a standalone CA cannot serve this",
+"NDES for Workspace ONE and NTAuth logon need an enterprise CA (integrated with Active
+Directory). Use an authority of kind `enterprise`.";
+
+    VersionParameter = "MS0221", Error, "setting not supported by the Exchange version",
+"The setting maps to a cmdlet parameter that the organization's Exchange version does not
+have (for example `TlsAuthLevel` arrived with Exchange 2013). Remove it or raise `exchange`.";
+
+    SmimeClient = "MS0222", Warning, "S/MIME client limitation",
+"OWA's S/MIME control only accepts certificates issued by a Windows CA, needs a supported
+browser and .NET; cross-tenant S/MIME does not work in OWA and ActiveSync. The message says
+which declared client and CA combination will not work.";
+
+    DirSyncTooOld = "MS0223", Error, "directory sync too old for S/MIME certificates",
+"Hybrid S/MIME needs the directory synchronisation tool to replicate `userCertificate` and
+`userSMIMECertificate`; DirSync builds before 6593.0012 do not. Upgrade (or use Azure AD
+Connect) and declare the version.";
+
+    ClientAuthEku = "MS0224", Warning, "certificate lacks the Client Authentication EKU",
+"A certificate used to authenticate a client (ActiveSync, SEG, mutual TLS) must carry the
+Client Authentication extended key usage (1.3.6.1.5.5.7.3.2). Add `client_auth` to `eku`.";
+
+    UngatedRetirement = "MS0225", Warning, "retirement has no gate",
+"Removing the old connectors before the new route is verified cuts mail off. Give the
+retirement a gate: `after = \"...\"` (a manual approval) or `not_before = <date>`.";
+
+    SpnFarm = "MS0226", Warning, "load-balanced TMG rule should use `http/*`",
+"When TMG load-balances a web farm it requests tickets for each farm member; the rule's SPN
+must be `http/*`.";
+
+    NoIssuer = "MS0227", Warning, "certificate has no issuer",
+"Without an issuer mailsec cannot emit the trust steps (root into LocalMachine\\Root,
+intermediates into LocalMachine\\CA) nor check the chain. Name the authority that issues it.";
+
+    SingleKdc = "MS0228", Warning, "a single domain controller is a single point of failure",
+"Kerberos constrained delegation needs a KDC for every request; with one declared domain
+controller, its outage stops all ActiveSync traffic through the gateway.";
+}

@@ -1,0 +1,242 @@
+//! Turning diagnostics into text: miette's graphical report for people, one JSON object
+//! per line for machines.
+
+use super::{Diag, Severity};
+use crate::source::{SourceMap, Span};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan,
+    SpanContents,
+};
+use serde_json::json;
+use std::fmt;
+
+/// How human output looks.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOptions {
+    /// ANSI colours.
+    pub color: bool,
+    /// Wrap width.
+    pub width: usize,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            color: false,
+            width: 100,
+        }
+    }
+}
+
+/// Renders one diagnostic as miette's graphical report.
+pub fn render_human(diag: &Diag, sources: &SourceMap, opts: RenderOptions) -> String {
+    let theme = if opts.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(opts.width)
+        .with_links(false)
+        .with_context_lines(1);
+    let report = Report::build(diag, sources);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &report).is_err() {
+        // Rendering into a String cannot fail for I/O reasons; fall back to one line.
+        out = format!("{}[{}]: {}\n", diag.severity, diag.code, diag.message);
+    }
+    out
+}
+
+/// Renders one diagnostic as a single-line JSON object.
+pub fn render_json(diag: &Diag, sources: &SourceMap) -> String {
+    let place = |span: Span| {
+        let (line, column) = sources.line_col(span.file, span.start);
+        let (end_line, end_column) = sources.line_col(span.file, span.end);
+        json!({
+            "file": sources.get(span.file).name,
+            "start": { "byte": span.start, "line": line, "column": column },
+            "end": { "byte": span.end, "line": end_line, "column": end_column },
+        })
+    };
+    let labels: Vec<_> = diag
+        .labels
+        .iter()
+        .map(|(span, text)| json!({ "message": text, "span": place(*span) }))
+        .collect();
+    json!({
+        "code": diag.code.as_str(),
+        "severity": diag.severity,
+        "message": diag.message,
+        "span": place(diag.span),
+        "label": diag.label,
+        "labels": labels,
+        "help": diag.help,
+    })
+    .to_string()
+}
+
+/// Source text of one file, named, implementing miette's `SourceCode`. Windows very long
+/// lines so that a report about a 10 MB line stays short.
+struct Src {
+    name: String,
+    text: String,
+}
+
+impl fmt::Debug for Src {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// Longest source excerpt shown before it is windowed around the span.
+const MAX_EXCERPT: usize = 2000;
+
+impl SourceCode for Src {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self.text.read_span(span, before, after)?;
+        let data_start = inner.span().offset();
+        let data = inner.data();
+        let (mut a, mut b) = (data_start, data_start + data.len());
+        if data.len() > MAX_EXCERPT {
+            let text = self.text.as_str();
+            a = crate::source::floor_char_boundary(text, span.offset().saturating_sub(80).max(a));
+            b = crate::source::floor_char_boundary(text, (span.offset() + span.len() + 80).min(b));
+        }
+        let column = if a == data_start {
+            inner.column()
+        } else {
+            inner.column() + (a - data_start)
+        };
+        let line_count = self.text[a..b].matches('\n').count() + 1;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            &self.text.as_bytes()[a..b],
+            SourceSpan::from((a, b - a)),
+            inner.line(),
+            column,
+            line_count,
+        )))
+    }
+}
+
+/// A diagnostic in the shape miette renders.
+struct Report {
+    code: String,
+    message: String,
+    severity: miette::Severity,
+    help: Option<String>,
+    source: Src,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Report>,
+}
+
+impl Report {
+    fn build(diag: &Diag, sources: &SourceMap) -> Report {
+        let file = diag.span.file;
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            (!diag.label.is_empty()).then(|| diag.label.clone()),
+            to_source_span(diag.span, sources),
+        )];
+        let mut related = Vec::new();
+        for (span, text) in &diag.labels {
+            if span.file == file {
+                labels.push(LabeledSpan::new_with_span(
+                    Some(text.clone()),
+                    to_source_span(*span, sources),
+                ));
+            } else {
+                related.push(Report {
+                    code: String::new(),
+                    message: text.clone(),
+                    severity: miette::Severity::Advice,
+                    help: None,
+                    source: named(span.file, sources),
+                    labels: vec![LabeledSpan::new_primary_with_span(
+                        Some(text.clone()),
+                        to_source_span(*span, sources),
+                    )],
+                    related: Vec::new(),
+                });
+            }
+        }
+        Report {
+            // The code goes into the headline, rustc-style (`error[MS0108]: …`), rather than
+            // into miette's separate code line.
+            code: String::new(),
+            message: format!("{}[{}]: {}", diag.severity, diag.code, diag.message),
+            severity: match diag.severity {
+                Severity::Error => miette::Severity::Error,
+                Severity::Warning => miette::Severity::Warning,
+            },
+            help: diag.help.clone(),
+            source: named(file, sources),
+            labels,
+            related,
+        }
+    }
+}
+
+fn named(file: crate::source::FileId, sources: &SourceMap) -> Src {
+    let f = sources.get(file);
+    Src {
+        name: f.name.clone(),
+        text: f.text.clone(),
+    }
+}
+
+/// Clamps a span to the text and to char boundaries, so a report never slices mid-character.
+fn to_source_span(span: Span, sources: &SourceMap) -> SourceSpan {
+    let text = &sources.get(span.file).text;
+    let start = crate::source::floor_char_boundary(text, span.start as usize);
+    let mut end = crate::source::floor_char_boundary(text, (span.end as usize).max(start));
+    // Very long spans (a 10 MB line) would print the whole line: cut the label to a window.
+    if end - start > 200 {
+        end = crate::source::floor_char_boundary(text, start + 200);
+    }
+    SourceSpan::from((start, end - start))
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl miette::Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        (!self.code.is_empty()).then(|| Box::new(&self.code) as Box<dyn fmt::Display>)
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+        }
+    }
+}

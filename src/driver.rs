@@ -1,0 +1,215 @@
+//! The driver runs the pipeline for an estate: finds the intent files, tells units from
+//! libraries, compiles every unit independently (in parallel) and renders targets.
+
+use crate::backend::{self, sanitize_component, OutputFile, Target};
+use crate::check::{self, Root};
+use crate::diagnostics::Diagnostics;
+use crate::ir::{self, Ir};
+use crate::source::SourceMap;
+use crate::syntax::ast;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// File extension of intent files.
+pub const EXTENSION: &str = "mailsec";
+
+/// An intent file found on disk with its compile root.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// Path as found.
+    pub path: PathBuf,
+    /// Its root.
+    pub root: Root,
+}
+
+/// Why the driver could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// A path named on the command line cannot be read.
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The error.
+        source: io::Error,
+    },
+    /// A directory holds no intent file.
+    #[error("no `.{EXTENSION}` files in `{0}`")]
+    Empty(String),
+    /// Two units map to the same output directory.
+    #[error("units `{0}` and `{1}` would both be written to `{2}`; rename one of the files")]
+    IdClash(String, String, String),
+}
+
+/// Finds intent files below the given paths (files are taken as they are).
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<Input>, DriverError> {
+    let mut out: Vec<Input> = Vec::new();
+    for p in paths {
+        let io_err = |source| DriverError::Io {
+            path: p.display().to_string(),
+            source,
+        };
+        let meta = std::fs::metadata(p).map_err(io_err)?;
+        let root = Root::for_path(p).map_err(|source| DriverError::Io {
+            path: p.display().to_string(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            for entry in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
+                let entry = entry.map_err(|e| DriverError::Io {
+                    path: p.display().to_string(),
+                    source: e.into(),
+                })?;
+                if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == EXTENSION) {
+                    found.push(entry.path().to_path_buf());
+                }
+            }
+            if found.is_empty() {
+                return Err(DriverError::Empty(p.display().to_string()));
+            }
+            for f in found {
+                let f = f.canonicalize().unwrap_or(f);
+                if !out.iter().any(|i| i.path == f) {
+                    out.push(Input {
+                        path: f,
+                        root: root.clone(),
+                    });
+                }
+            }
+        } else {
+            std::fs::File::open(p).map_err(|source| DriverError::Io {
+                path: p.display().to_string(),
+                source,
+            })?;
+            let f = p.canonicalize().unwrap_or_else(|_| p.clone());
+            if !out.iter().any(|i| i.path == f) {
+                out.push(Input { path: f, root });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The outcome of compiling one file: a unit (with its plan) or a library checked alone.
+#[derive(Debug)]
+pub struct Compiled {
+    /// Unit id, for units.
+    pub unit: Option<String>,
+    /// The file's display name.
+    pub name: String,
+    /// Every file read, for rendering diagnostics.
+    pub sources: SourceMap,
+    /// Diagnostics, sorted.
+    pub diags: Diagnostics,
+    /// The plan, when the unit has no errors.
+    pub ir: Option<Ir>,
+}
+
+/// Output directory name of a unit: its path below the root without extension, sanitised.
+pub fn unit_id(path: &Path, root: &Root) -> String {
+    let rel = root.display(path);
+    let rel = rel.strip_suffix(&format!(".{EXTENSION}")).unwrap_or(&rel);
+    rel.split('/').map(sanitize_component).collect::<Vec<_>>().join("-")
+}
+
+/// Compiles one file: parses it; a unit is checked with its includes and lowered; a library
+/// (no organization) is validated on its own, without name resolution.
+pub fn compile_file(input: &Input) -> Result<Compiled, DriverError> {
+    let mut sources = SourceMap::default();
+    let mut diags = Diagnostics::new();
+    let (entry, file) =
+        check::load_file(&input.path, &input.root, &mut sources, &mut diags).map_err(|source| DriverError::Io {
+            path: input.path.display().to_string(),
+            source,
+        })?;
+    let name = sources.get(entry).name.clone();
+    if check::is_unit(&file) {
+        let id = unit_id(&input.path, &input.root);
+        let unit = check::check_unit(
+            id.clone(),
+            &input.path,
+            entry,
+            file,
+            &input.root,
+            &mut sources,
+            &mut diags,
+        );
+        diags.sort();
+        let ir = (!diags.has_errors()).then(|| ir::lower(&unit, &sources, &diags));
+        Ok(Compiled {
+            unit: Some(id),
+            name,
+            sources,
+            diags,
+            ir,
+        })
+    } else {
+        let blocks: Vec<ast::Block> = file
+            .items
+            .into_iter()
+            .filter_map(|i| match i {
+                ast::Item::Block(b) => Some(b),
+                ast::Item::Include(_) => None,
+            })
+            .collect();
+        check::check_library(&blocks, &mut diags);
+        diags.sort();
+        Ok(Compiled {
+            unit: None,
+            name,
+            sources,
+            diags,
+            ir: None,
+        })
+    }
+}
+
+/// Compiles every input on all cores. Results keep the input order.
+pub fn compile_all(inputs: &[Input]) -> Result<Vec<Compiled>, DriverError> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(inputs.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Compiled, DriverError>>>> =
+        Mutex::new((0..inputs.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(input) = inputs.get(i) else { break };
+                let r = compile_file(input);
+                results.lock().expect("no worker panics while holding the lock")[i] = Some(r);
+            });
+        }
+    });
+    let results = results.into_inner().expect("workers finished");
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        out.push(r.expect("every input compiled")?);
+    }
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for c in &out {
+        if let Some(id) = &c.unit {
+            if let Some((_, other)) = seen.iter().find(|(i, _)| i == id) {
+                return Err(DriverError::IdClash(other.to_string(), c.name.clone(), id.clone()));
+            }
+            seen.push((id, &c.name));
+        }
+    }
+    Ok(out)
+}
+
+/// Renders the requested targets of one unit. Files are relative to `<out>/`.
+pub fn render_unit(ir: &Ir, targets: &[Target]) -> Result<Vec<OutputFile>, backend::BackendError> {
+    let mut files = Vec::new();
+    for &t in targets {
+        for mut f in backend::render(t, ir)? {
+            f.path = format!("{}/{}", ir.unit, f.path);
+            files.push(f);
+        }
+    }
+    Ok(files)
+}

@@ -1,0 +1,1582 @@
+//! Lowering: a checked unit becomes the per-host plan. Operations are generated phase by
+//! phase, and each depends only on operations generated before it, so the list is in a
+//! valid execution order by construction.
+
+use super::{
+    Action, ClientCerts, EasAuth, ExchangeVersion, Gate, Host, HostKind, Ir, Mode, Operation, Organization, Phase,
+    SecretRef, Store, Subject, Warning,
+};
+use crate::check::access::{field_bool, field_int, field_text};
+use crate::check::{Checked, Unit};
+use crate::diagnostics::Diagnostics;
+use crate::source::{SourceMap, Span};
+use indexmap::IndexMap;
+use std::collections::HashMap;
+
+/// Host id of the Exchange Online tenant.
+pub const EXCHANGE_ONLINE: &str = "exchange-online";
+/// Host id of Active Directory when no domain controller is declared.
+pub const ACTIVE_DIRECTORY: &str = "active-directory";
+/// Host id of the Workspace ONE console.
+pub const WORKSPACE_ONE: &str = "workspace-one";
+/// Host id of the partner / issuing party.
+pub const PARTNER: &str = "partner";
+/// Host id of devices and mail clients.
+pub const CLIENTS: &str = "clients";
+
+const DEFAULT_SITE: &str = "Default Web Site";
+const EAS_APP: &str = "Microsoft-Server-ActiveSync";
+
+/// Lowers a unit that checked without errors. `warnings` are the unit's check warnings.
+pub fn lower(unit: &Unit, sources: &SourceMap, warnings: &Diagnostics) -> Ir {
+    let mut cx = Cx::new(unit, sources);
+    cx.hosts();
+    cx.prerequisites();
+    cx.pki();
+    cx.certificates();
+    cx.transport();
+    cx.smime();
+    cx.kerberos();
+    cx.client_access();
+    cx.mapping();
+    cx.gateway();
+    cx.mdm();
+    cx.verification();
+    cx.retirement();
+    cx.finish(warnings)
+}
+
+struct Cx<'a> {
+    unit: &'a Unit,
+    sources: &'a SourceMap,
+    org: Organization,
+    hosts: IndexMap<String, Host>,
+    ops: Vec<Operation>,
+    /// Resource key → operations that provide it.
+    provides: HashMap<String, Vec<String>>,
+    /// Block span → operations generated from it (for warnings).
+    origins: Vec<(Span, String)>,
+    /// Current block, for `source` and origins.
+    block: Option<&'a Checked>,
+}
+
+fn exchange_name(fqdn: &str) -> String {
+    fqdn.split('.').next().unwrap_or(fqdn).to_string()
+}
+
+fn computer_account(fqdn: &str) -> String {
+    format!("{}$", exchange_name(fqdn).to_ascii_uppercase())
+}
+
+fn gate_of(b: &Checked) -> Option<Gate> {
+    let date = b.date("not_before").map(|d| d.to_string());
+    let text = b.text("approval").or_else(|| b.text("after")).map(str::to_string);
+    match (date, text) {
+        (Some(date), Some(text)) => Some(Gate::Both { date, text }),
+        (Some(date), None) => Some(Gate::NotBefore { date }),
+        (None, Some(text)) => Some(Gate::Approval { text }),
+        (None, None) => None,
+    }
+}
+
+fn subject(b: &Checked) -> Subject {
+    let fields = b.record("subject").unwrap_or(&[]);
+    let parts = ["C", "S", "L", "O", "OU", "CN"]
+        .iter()
+        .filter_map(|k| field_text(fields, k).map(|v| ((*k).to_string(), v.to_string())))
+        .collect();
+    Subject { parts }
+}
+
+impl<'a> Cx<'a> {
+    fn new(unit: &'a Unit, sources: &'a SourceMap) -> Self {
+        let o = unit.organization().expect("lowering needs an organization (checked)");
+        let org = Organization {
+            name: o.name().to_string(),
+            smtp_domains: o.list("smtp_domains"),
+            exchange: o
+                .version("exchange")
+                .and_then(|v| ExchangeVersion::parse(&v))
+                .expect("version checked"),
+            ad_domain: o.text("ad_domain").map(str::to_string),
+            netbios: o.text("netbios").map(str::to_string),
+            tenant: o.text("tenant").map(str::to_string),
+            iis_site: o.text("iis_site").unwrap_or(DEFAULT_SITE).to_string(),
+            owner: o.text("owner").map(str::to_string),
+        };
+        Cx {
+            unit,
+            sources,
+            org,
+            hosts: IndexMap::new(),
+            ops: Vec::new(),
+            provides: HashMap::new(),
+            origins: Vec::new(),
+            block: None,
+        }
+    }
+
+    fn server(&self, name: &str) -> Option<&'a Checked> {
+        self.unit.get(name).filter(|b| b.kind() == "server")
+    }
+
+    fn fqdn(&self, server: &str) -> String {
+        self.server(server)
+            .and_then(|s| s.text("fqdn"))
+            .unwrap_or(server)
+            .to_string()
+    }
+
+    fn servers_with(&self, role: &str) -> Vec<&'a Checked> {
+        self.unit
+            .of_kind("server")
+            .filter(|s| s.list("roles").iter().any(|r| r == role))
+            .collect()
+    }
+
+    fn domain_controller(&mut self) -> String {
+        if let Some(dc) = self.servers_with("domain_controller").first() {
+            return dc.name().to_string();
+        }
+        self.pseudo(ACTIVE_DIRECTORY, HostKind::ActiveDirectory)
+    }
+
+    fn pseudo(&mut self, id: &str, kind: HostKind) -> String {
+        self.hosts.entry(id.to_string()).or_insert_with(|| Host {
+            id: id.to_string(),
+            kind,
+            fqdn: None,
+            roles: Vec::new(),
+            site: None,
+            computer_account: None,
+            owner: None,
+        });
+        id.to_string()
+    }
+
+    fn site_of(&self, server: &str) -> String {
+        self.server(server)
+            .and_then(|s| s.text("site"))
+            .map_or_else(|| self.org.iis_site.clone(), str::to_string)
+    }
+
+    fn account_domain(&self) -> String {
+        self.org
+            .netbios
+            .clone()
+            .or_else(|| {
+                self.org
+                    .ad_domain
+                    .as_ref()
+                    .map(|d| exchange_name(d).to_ascii_uppercase())
+            })
+            .unwrap_or_else(|| "DOMAIN".to_string())
+    }
+
+    fn hosts(&mut self) {
+        for s in self.unit.of_kind("server") {
+            let fqdn = s.text("fqdn").unwrap_or(s.name()).to_string();
+            self.hosts.insert(
+                s.name().to_string(),
+                Host {
+                    id: s.name().to_string(),
+                    kind: HostKind::Server,
+                    computer_account: Some(computer_account(&fqdn)),
+                    fqdn: Some(fqdn),
+                    roles: s.list("roles"),
+                    site: Some(self.site_of(s.name())),
+                    owner: s.text("owner").map(str::to_string),
+                },
+            );
+        }
+    }
+
+    /// Adds an operation; `needs` are resource keys it depends on, `gives` the keys it provides.
+    #[allow(clippy::too_many_arguments)]
+    fn op(
+        &mut self,
+        id: String,
+        host: &str,
+        phase: Phase,
+        mode: Mode,
+        summary: String,
+        needs: &[String],
+        gives: &[String],
+        action: Action,
+    ) -> String {
+        let mut depends_on: Vec<String> = Vec::new();
+        for key in needs {
+            for dep in self.provides.get(key).into_iter().flatten() {
+                if !depends_on.contains(dep) {
+                    depends_on.push(dep.clone());
+                }
+            }
+        }
+        let (source, gate) = match self.block {
+            Some(b) => {
+                let (line, _) = self.sources.line_col(b.span.file, b.span.start);
+                self.origins.push((b.span, id.clone()));
+                (format!("{}:{line}", self.sources.get(b.span.file).name), gate_of(b))
+            }
+            None => (String::new(), None),
+        };
+        // Ids are unique: a second operation of the same id gets a numeric suffix.
+        let mut unique = id.clone();
+        let mut n = 2;
+        while self.ops.iter().any(|o| o.id == unique) {
+            unique = format!("{id}#{n}");
+            n += 1;
+        }
+        for key in gives {
+            self.provides.entry(key.clone()).or_default().push(unique.clone());
+        }
+        self.ops.push(Operation {
+            id: unique.clone(),
+            host: host.to_string(),
+            phase,
+            mode,
+            summary,
+            depends_on,
+            gate,
+            source,
+            action,
+        });
+        unique
+    }
+
+    fn prerequisites(&mut self) {
+        self.block = self.unit.organization();
+        let dc = self
+            .servers_with("domain_controller")
+            .first()
+            .map(|s| s.name().to_string());
+        let web: Vec<(String, &str)> = self
+            .unit
+            .blocks
+            .iter()
+            .filter(|b| matches!(b.kind(), "activesync" | "seg"))
+            .filter_map(|b| b.text("server").map(|s| (s.to_string(), b.kind())))
+            .collect();
+        let domain = self
+            .org
+            .ad_domain
+            .clone()
+            .unwrap_or_else(|| "the Active Directory domain".into());
+        for (server, kind) in &web {
+            let text = if *kind == "seg" {
+                format!("`{server}` is a member of {domain}, the domain of the certificate authority")
+            } else {
+                format!("`{server}` is a member of {domain}, and ActiveSync already works with user name and password")
+            };
+            self.op(
+                format!("prereq/domain-member/{server}"),
+                server,
+                Phase::Prerequisites,
+                Mode::Manual,
+                format!("Confirm {server} is a domain member"),
+                &[],
+                &[],
+                Action::Prerequisite { text },
+            );
+        }
+        if !self.unit.of_kind("chain").collect::<Vec<_>>().is_empty() {
+            let host = dc
+                .clone()
+                .unwrap_or_else(|| self.pseudo(ACTIVE_DIRECTORY, HostKind::ActiveDirectory));
+            for text in [
+                "Firewalls pass Kerberos (88), LDAP (389) and HTTPS (443) between the gateways (TMG/SEG), the domain controllers and the Exchange servers",
+                "The certificate authority, TMG and SEG are in one enterprise Active Directory domain",
+                "Clocks of TMG, SEG, Exchange and the domain controllers are within 5 minutes of each other (Kerberos rejects larger skew)",
+            ] {
+                let n = self.ops.len();
+                self.op(format!("prereq/kerberos/{n}"), &host, Phase::Prerequisites, Mode::Manual, "Confirm Kerberos delegation prerequisites".into(), &[], &[], Action::Prerequisite { text: text.into() });
+            }
+        }
+        for a in self.unit.of_kind("ws1_authority") {
+            self.block = Some(a);
+            let backing = a.text("authority").and_then(|n| self.unit.get(n));
+            let host = backing
+                .and_then(|b| b.text("server"))
+                .map(str::to_string)
+                .unwrap_or_else(|| self.pseudo(WORKSPACE_ONE, HostKind::WorkspaceOne));
+            let text = if a.text("type") == Some("adcs") {
+                format!(
+                    "`{}` is an enterprise AD CS CA reachable from Workspace ONE at {}",
+                    a.text("ca_name").unwrap_or(""),
+                    a.text("url").unwrap_or("")
+                )
+            } else {
+                format!(
+                    "`{}` is an enterprise CA with NDES, its SCEP endpoint reachable from Workspace ONE at {}",
+                    a.text("ca_name").unwrap_or(""),
+                    a.text("url").unwrap_or("")
+                )
+            };
+            self.op(
+                format!("prereq/ca/{}", a.name()),
+                &host,
+                Phase::Prerequisites,
+                Mode::Manual,
+                format!("Confirm CA `{}` is ready", a.name()),
+                &[],
+                &[],
+                Action::Prerequisite { text },
+            );
+        }
+        self.block = None;
+    }
+
+    /// Hosts that must trust an authority, with the reason's block.
+    fn trust_targets(&self) -> IndexMap<String, Vec<String>> {
+        let mut map: IndexMap<String, Vec<String>> = IndexMap::new();
+        let mut add = |auth: &str, host: &str| {
+            let hosts = map.entry(auth.to_string()).or_default();
+            if !hosts.iter().any(|h| h == host) {
+                hosts.push(host.to_string());
+            }
+        };
+        for c in self.unit.of_kind("certificate") {
+            if let Some(issuer) = c.text("issuer") {
+                for s in c.list("servers") {
+                    for a in self.chain_of(issuer) {
+                        add(a.name(), &s);
+                    }
+                }
+            }
+        }
+        for b in self
+            .unit
+            .blocks
+            .iter()
+            .filter(|b| matches!(b.kind(), "activesync" | "seg"))
+        {
+            if let (Some(auth), Some(server)) = (b.text("authority"), b.text("server")) {
+                for a in self.chain_of(auth) {
+                    add(a.name(), server);
+                }
+            }
+        }
+        map
+    }
+
+    /// The authority and its parents, root first.
+    fn chain_of(&self, name: &str) -> Vec<&'a Checked> {
+        let mut chain = Vec::new();
+        let mut cur = self.unit.get(name).filter(|b| b.kind() == "authority");
+        while let Some(a) = cur {
+            if chain.iter().any(|c: &&Checked| c.name() == a.name()) {
+                break;
+            }
+            chain.push(a);
+            cur = a.text("parent").and_then(|p| self.unit.get(p));
+        }
+        chain.reverse();
+        chain
+    }
+
+    fn pki(&mut self) {
+        let targets = self.trust_targets();
+        let authorities: Vec<&Checked> = self.unit.of_kind("authority").collect();
+        for a in authorities {
+            self.block = Some(a);
+            let store = if a.text("kind") == Some("intermediate") || a.has("parent") {
+                Store::Intermediate
+            } else {
+                Store::Root
+            };
+            for host in targets.get(a.name()).into_iter().flatten() {
+                let parent_key = a.text("parent").map(|p| format!("trust:{p}:{host}"));
+                self.op(
+                    format!("trust/{}/{host}", a.name()),
+                    host,
+                    Phase::Pki,
+                    Mode::Scripted,
+                    format!(
+                        "Trust `{}` in LocalMachine\\{} on {host}",
+                        a.name(),
+                        if store == Store::Root { "Root" } else { "CA" }
+                    ),
+                    &parent_key.into_iter().collect::<Vec<_>>(),
+                    &[format!("trust:{}:{host}", a.name())],
+                    Action::TrustAuthority {
+                        authority: a.name().to_string(),
+                        file: a.file("certificate").map(str::to_string),
+                        common_name: a.text("common_name").map(str::to_string),
+                        store,
+                    },
+                );
+            }
+            if a.bool("ntauth") == Some(true) {
+                let dc = self.domain_controller();
+                self.op(
+                    format!("ntauth/{}", a.name()),
+                    &dc,
+                    Phase::Pki,
+                    Mode::Scripted,
+                    format!("Publish `{}` to the enterprise NTAuth store", a.name()),
+                    &[],
+                    &[format!("ntauth:{}", a.name())],
+                    Action::PublishNtAuth {
+                        authority: a.name().to_string(),
+                        file: a.file("certificate").map(str::to_string),
+                        common_name: a.text("common_name").map(str::to_string),
+                    },
+                );
+            }
+            let cdp = a.list("cdp");
+            if !cdp.is_empty() {
+                for host in targets.get(a.name()).into_iter().flatten() {
+                    self.op(
+                        format!("cdp/{}/{host}", a.name()),
+                        host,
+                        Phase::Pki,
+                        Mode::Verify,
+                        format!(
+                            "Check the CRL of `{}` is reachable from {host} without a proxy",
+                            a.name()
+                        ),
+                        &[format!("trust:{}:{host}", a.name())],
+                        &[],
+                        Action::CheckCdp {
+                            authority: a.name().to_string(),
+                            urls: cdp.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        self.block = None;
+    }
+
+    fn certificates(&mut self) {
+        let certs: Vec<&Checked> = self.unit.of_kind("certificate").collect();
+        for c in certs {
+            self.block = Some(c);
+            let servers = c.list("servers");
+            let Some(first) = servers.first().cloned() else {
+                continue;
+            };
+            let key = c.record("key").unwrap_or(&[]);
+            let exportable = field_bool(key, "exportable").unwrap_or(false);
+            let subj = subject(c);
+            let name = c.name().to_string();
+            let reference = c.text("reference").map(str::to_string);
+            let request_file = c.file("request").map_or_else(
+                || format!("{}.req", reference.as_deref().unwrap_or(&name)),
+                str::to_string,
+            );
+            let issued_file = c.file("issued").map_or_else(
+                || format!("{}.cer", reference.as_deref().unwrap_or(&name)),
+                str::to_string,
+            );
+            let issuer = c.text("issuer").map(str::to_string);
+            let mut domains = c.list("domains");
+            if domains.is_empty() {
+                domains = self.org.smtp_domains.iter().take(1).cloned().collect();
+            }
+            self.op(
+                format!("csr/{name}"),
+                &first,
+                Phase::Certificates,
+                Mode::Scripted,
+                format!(
+                    "Generate the certificate request for `{name}`{}",
+                    reference
+                        .as_ref()
+                        .map(|r| format!(" (reference {r})"))
+                        .unwrap_or_default()
+                ),
+                &[],
+                &[format!("csr:{name}")],
+                Action::RequestCertificate {
+                    certificate: name.clone(),
+                    subject: subj.clone(),
+                    domains,
+                    key_size: u32::try_from(field_int(key, "size").unwrap_or(2048)).unwrap_or(2048),
+                    exportable,
+                    request_file: request_file.clone(),
+                    reference: reference.clone(),
+                    friendly_name: c.text("friendly_name").map(str::to_string),
+                },
+            );
+            let issuer_host = issuer
+                .as_deref()
+                .and_then(|i| self.unit.get(i))
+                .and_then(|a| a.text("server"))
+                .map(str::to_string)
+                .unwrap_or_else(|| self.pseudo(PARTNER, HostKind::Partner));
+            self.op(
+                format!("submit/{name}"),
+                &issuer_host,
+                Phase::Certificates,
+                Mode::Manual,
+                format!(
+                    "Send the request for `{name}` to {} and receive the certificate",
+                    issuer.as_deref().unwrap_or("the issuing CA")
+                ),
+                &[format!("csr:{name}")],
+                &[format!("issued:{name}")],
+                Action::SubmitRequest {
+                    certificate: name.clone(),
+                    authority: issuer.clone(),
+                    request_file,
+                    reference,
+                    issued_file: issued_file.clone(),
+                },
+            );
+            let services: Vec<String> = c.list("services").iter().map(|s| s.to_ascii_uppercase()).collect();
+            for (i, server) in servers.iter().enumerate() {
+                let trust: Vec<String> = issuer
+                    .as_deref()
+                    .map(|a| {
+                        self.chain_of(a)
+                            .iter()
+                            .map(|x| format!("trust:{}:{server}", x.name()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut needs = vec![format!("issued:{name}")];
+                needs.extend(trust);
+                if i > 0 {
+                    needs.push(format!("imported:{name}:{first}"));
+                }
+                self.op(
+                    format!("import/{name}/{server}"),
+                    server,
+                    Phase::Certificates,
+                    Mode::Scripted,
+                    format!("Import `{name}` on {server}"),
+                    &needs,
+                    &[format!("imported:{name}:{server}")],
+                    Action::ImportCertificate {
+                        certificate: name.clone(),
+                        file: issued_file.clone(),
+                        subject: subj.clone(),
+                        exportable,
+                    },
+                );
+                if !services.is_empty() {
+                    self.op(
+                        format!("enable/{name}/{server}"),
+                        server,
+                        Phase::Certificates,
+                        Mode::Scripted,
+                        format!("Enable `{name}` for {} on {server}", services.join(", ")),
+                        &[format!("imported:{name}:{server}")],
+                        &[format!("enabled:{name}:{server}")],
+                        Action::EnableCertificate {
+                            certificate: name.clone(),
+                            subject: subj.clone(),
+                            services: services.clone(),
+                        },
+                    );
+                }
+                if services.iter().any(|s| s == "SMTP") {
+                    self.op(
+                        format!("verify-smtp-cert/{name}/{server}"),
+                        server,
+                        Phase::Certificates,
+                        Mode::Verify,
+                        format!("Verify `{name}` is the only certificate enabled for SMTP on {server}"),
+                        &[format!("enabled:{name}:{server}")],
+                        &[format!("enabled:{name}:{server}")],
+                        Action::VerifySmtpCertificate {
+                            certificate: name.clone(),
+                            subject: subj.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        self.block = None;
+    }
+
+    fn transport(&mut self) {
+        let receive: Vec<&Checked> = self.unit.of_kind("receive_connector").collect();
+        let mut restart: Vec<String> = Vec::new();
+        for r in receive {
+            self.block = Some(r);
+            let server = r.text("server").unwrap_or("").to_string();
+            let cert = r.text("certificate").and_then(|n| self.unit.get(n));
+            let fqdn = r
+                .text("fqdn")
+                .map(str::to_string)
+                .or_else(|| cert.map(|c| subject(c).cn().to_string()));
+            let needs: Vec<String> = cert
+                .map(|c| vec![format!("enabled:{}:{server}", c.name())])
+                .unwrap_or_default();
+            let auth: Vec<String> = r
+                .list("auth")
+                .iter()
+                .map(|a| {
+                    match a.as_str() {
+                        "tls" => "Tls",
+                        "basic" => "BasicAuth",
+                        "basic_require_tls" => "BasicAuthRequireTLS",
+                        "integrated" => "Integrated",
+                        "exchange_server" => "ExchangeServer",
+                        _ => "ExternalAuthoritative",
+                    }
+                    .to_string()
+                })
+                .collect();
+            let groups: Vec<String> = r
+                .list("permission_groups")
+                .iter()
+                .map(|g| {
+                    match g.as_str() {
+                        "anonymous" => "AnonymousUsers",
+                        "exchange_users" => "ExchangeUsers",
+                        "exchange_servers" => "ExchangeServers",
+                        "exchange_legacy_servers" => "ExchangeLegacyServers",
+                        _ => "Partners",
+                    }
+                    .to_string()
+                })
+                .collect();
+            let require_tls = r.bool("require_tls").unwrap_or(false);
+            let bindings = if r.has("bindings") {
+                r.list("bindings")
+            } else {
+                vec!["0.0.0.0:25".to_string()]
+            };
+            let name = r.name().to_string();
+            let remote_ips = r.list("remote_ips");
+            let mut expect = IndexMap::new();
+            expect.insert("RemoteIPRanges".to_string(), remote_ips.join(", "));
+            expect.insert("AuthMechanism".to_string(), auth.join(", "));
+            expect.insert("PermissionGroups".to_string(), groups.join(", "));
+            if let Some(f) = &fqdn {
+                expect.insert("Fqdn".to_string(), f.clone());
+            }
+            expect.insert(
+                "RequireTLS".to_string(),
+                if require_tls { "True" } else { "False" }.to_string(),
+            );
+            let server_name = exchange_name(&self.fqdn(&server));
+            self.op(
+                format!("receive-connector/{name}"),
+                &server,
+                Phase::Transport,
+                Mode::Scripted,
+                format!("Ensure receive connector `{name}` on {server}"),
+                &needs,
+                &[format!("connector:{name}"), format!("receive:{server}")],
+                Action::ReceiveConnector {
+                    name: name.clone(),
+                    server: server.clone(),
+                    server_name,
+                    fqdn,
+                    bindings,
+                    remote_ips,
+                    auth,
+                    permission_groups: groups,
+                    require_tls,
+                    usage: usage(r.text("usage").unwrap_or("custom")),
+                    max_message_size: r.size("max_message_size"),
+                    tls_domain: r.text("tls_domain").map(str::to_string),
+                },
+            );
+            if !restart.contains(&server) {
+                restart.push(server.clone());
+            }
+            self.op(
+                format!("verify-connector/receive/{name}"),
+                &server,
+                Phase::Transport,
+                Mode::Verify,
+                format!("Read back receive connector `{name}`"),
+                &[format!("connector:{name}")],
+                &[format!("verified:{name}")],
+                Action::VerifyConnector {
+                    direction: "receive".into(),
+                    name: name.clone(),
+                    expect,
+                },
+            );
+        }
+        self.block = None;
+        for server in restart {
+            self.op(
+                format!("restart-transport/{server}"),
+                &server,
+                Phase::Transport,
+                Mode::Scripted,
+                format!("Restart MSExchangeTransport on {server}"),
+                &[format!("receive:{server}")],
+                &[format!("restarted:{server}")],
+                Action::RestartService {
+                    service: "MSExchangeTransport".into(),
+                },
+            );
+        }
+        let cost_changes: Vec<&Checked> = self
+            .unit
+            .of_kind("retire")
+            .filter(|r| r.retired_kind.as_ref().is_some_and(|k| k.text == "send_connector") && r.has("transition_cost"))
+            .collect();
+        let send: Vec<&Checked> = self.unit.of_kind("send_connector").collect();
+        for s in send {
+            self.block = Some(s);
+            let sources = s.list("source_servers");
+            let Some(host) = sources.first().cloned() else { continue };
+            let name = s.name().to_string();
+            let smart_hosts = s.list("smart_hosts");
+            let credential = s.secret("auth").map(|n| SecretRef { name: n.to_string() });
+            let auth_mechanism = if credential.is_some() { "BasicAuth" } else { "None" }.to_string();
+            let require_tls = s.bool("require_tls").unwrap_or(false);
+            let ignore_starttls = s.bool("ignore_starttls").unwrap_or(false);
+            let source_servers: Vec<String> = sources.iter().map(|x| exchange_name(&self.fqdn(x))).collect();
+            let tls_certificate = s.text("tls_certificate").and_then(|c| self.unit.get(c)).map(|c| {
+                let issuer_cn = c
+                    .text("issuer")
+                    .and_then(|i| self.unit.get(i))
+                    .and_then(|a| a.text("common_name"))
+                    .unwrap_or("")
+                    .to_string();
+                format!("<I>CN={issuer_cn}<S>{}", subject(c).dn())
+            });
+            let mut expect = IndexMap::new();
+            expect.insert("AddressSpaces".to_string(), s.list("address_spaces").join(", "));
+            if !smart_hosts.is_empty() {
+                expect.insert("SmartHosts".to_string(), smart_hosts.join(", "));
+            }
+            expect.insert("SmartHostAuthMechanism".to_string(), auth_mechanism.clone());
+            expect.insert(
+                "RequireTLS".to_string(),
+                if require_tls { "True" } else { "False" }.to_string(),
+            );
+            expect.insert(
+                "IgnoreSTARTTLS".to_string(),
+                if ignore_starttls { "True" } else { "False" }.to_string(),
+            );
+            let needs: Vec<String> = sources.iter().map(|x| format!("restarted:{x}")).collect();
+            self.op(
+                format!("send-connector/{name}"),
+                &host,
+                Phase::Transport,
+                Mode::Scripted,
+                format!("Ensure send connector `{name}`"),
+                &needs,
+                &[format!("connector:{name}")],
+                Action::SendConnector {
+                    name: name.clone(),
+                    address_spaces: s.list("address_spaces"),
+                    smart_hosts,
+                    auth_mechanism,
+                    credential,
+                    require_tls,
+                    ignore_starttls,
+                    source_servers,
+                    usage: usage(s.text("usage").unwrap_or("custom")),
+                    tls_auth_level: s.text("tls_auth_level").map(|l| {
+                        match l {
+                            "encryption_only" => "EncryptionOnly",
+                            "certificate_validation" => "CertificateValidation",
+                            _ => "DomainValidation",
+                        }
+                        .to_string()
+                    }),
+                    tls_domain: s.text("tls_domain").map(str::to_string),
+                    tls_certificate,
+                    cost: u32::try_from(s.int("cost").unwrap_or(1)).unwrap_or(1),
+                    fqdn: s.text("fqdn").map(str::to_string),
+                    port: s.int("port").and_then(|p| u32::try_from(p).ok()),
+                    max_message_size: s.size("max_message_size"),
+                },
+            );
+            self.op(
+                format!("verify-connector/send/{name}"),
+                &host,
+                Phase::Transport,
+                Mode::Verify,
+                format!("Read back send connector `{name}`"),
+                &[format!("connector:{name}")],
+                &[format!("verified:{name}")],
+                Action::VerifyConnector {
+                    direction: "send".into(),
+                    name: name.clone(),
+                    expect,
+                },
+            );
+            for r in &cost_changes {
+                let old = r.name().to_string();
+                let cost = u32::try_from(r.int("transition_cost").unwrap_or(20)).unwrap_or(20);
+                self.block = Some(r);
+                // The cost change is part of the transition, not of the retirement: no gate.
+                let id = self.op(
+                    format!("connector-cost/{old}"),
+                    &host,
+                    Phase::Transport,
+                    Mode::Scripted,
+                    format!("Set the cost of `{old}` to {cost} while `{name}` takes over"),
+                    &[format!("connector:{name}")],
+                    &[],
+                    Action::SetConnectorCost { name: old, cost },
+                );
+                if let Some(op) = self.ops.iter_mut().find(|o| o.id == id) {
+                    op.gate = s.date("not_before").map(|d| Gate::NotBefore { date: d.to_string() });
+                }
+                self.block = Some(s);
+            }
+        }
+        self.block = None;
+    }
+
+    fn smime(&mut self) {
+        let blocks: Vec<&Checked> = self.unit.of_kind("smime").collect();
+        for s in blocks {
+            self.block = Some(s);
+            let mode = s.text("mode").unwrap_or("cloud");
+            let online = mode != "on_premises";
+            let host = if online {
+                self.pseudo(EXCHANGE_ONLINE, HostKind::ExchangeOnline)
+            } else {
+                self.servers_with("mailbox")
+                    .into_iter()
+                    .chain(self.servers_with("client_access"))
+                    .next()
+                    .map(|b| b.name().to_string())
+                    .unwrap_or_else(|| self.pseudo(EXCHANGE_ONLINE, HostKind::ExchangeOnline))
+            };
+            if mode == "hybrid" {
+                let dc = self.domain_controller();
+                self.op(
+                    format!("dirsync/{}", s.name()),
+                    &dc,
+                    Phase::Smime,
+                    Mode::Verify,
+                    "Confirm directory synchronisation replicates userCertificate and userSMIMECertificate".into(),
+                    &[],
+                    &[format!("dirsync:{}", s.name())],
+                    Action::DirectorySync {
+                        version: s.text("dirsync_version").map(str::to_string),
+                    },
+                );
+            }
+            self.op(
+                format!("smime-config/{}", s.name()),
+                &host,
+                Phase::Smime,
+                Mode::Scripted,
+                "Upload the S/MIME issuing CA certificates (SST)".into(),
+                &[format!("dirsync:{}", s.name())],
+                &[format!("smime:{}", s.name())],
+                Action::SmimeConfig {
+                    sst_file: s.file("sst").unwrap_or("").to_string(),
+                    authorities: s.list("authorities"),
+                    online,
+                },
+            );
+            let clients = self.pseudo(CLIENTS, HostKind::Clients);
+            self.op(
+                format!("smime-publish/{}", s.name()),
+                &clients,
+                Phase::Smime,
+                Mode::Manual,
+                "Users publish their certificates to the GAL".into(),
+                &[format!("smime:{}", s.name())],
+                &[format!("published:{}", s.name())],
+                Action::Manual {
+                    steps: vec![
+                        "In Outlook, open File > Options > Trust Center > Trust Center Settings > Email Security".into(),
+                        "Under Encrypted email, choose Settings and select the user's S/MIME certificate for signing and encryption".into(),
+                        "Choose Publish to GAL and confirm".into(),
+                    ],
+                },
+            );
+            for user in s.list("verify_users") {
+                self.op(
+                    format!("smime-verify/{}/{user}", s.name()),
+                    &host,
+                    Phase::Smime,
+                    Mode::Verify,
+                    format!("Verify {user} has a published S/MIME certificate"),
+                    &[format!("published:{}", s.name())],
+                    &[],
+                    Action::VerifyUserSmime { user },
+                );
+            }
+        }
+        self.block = None;
+    }
+
+    /// The hop that terminates client certificates, for chains containing `server`.
+    fn behind_gateway(&self, server: &str) -> bool {
+        self.unit.of_kind("chain").any(|c| {
+            let path = c.list("path");
+            let term = c.text("client_certificates").unwrap_or("");
+            let term_pos = path.iter().position(|p| p == term);
+            let pos = path.iter().position(|p| p == server);
+            matches!((term_pos, pos), (Some(t), Some(p)) if p > t)
+                || (pos.is_some() && term_pos.is_some_and(|t| pos.is_some_and(|p| p > t)))
+        })
+    }
+
+    fn kerberos(&mut self) {
+        let dc = if self.unit.of_kind("chain").next().is_some() || self.unit.of_kind("service_account").next().is_some()
+        {
+            Some(self.domain_controller())
+        } else {
+            None
+        };
+        let Some(dc) = dc else { return };
+        let domain = self.account_domain();
+        let asas: Vec<&Checked> = self.unit.of_kind("service_account").collect();
+        for a in asas {
+            self.block = Some(a);
+            let members: Vec<String> = a.list("members").iter().map(|m| self.fqdn(m)).collect();
+            let first = a.list("members").first().cloned().unwrap_or_else(|| dc.clone());
+            let account = a.text("account").unwrap_or(a.name()).trim_end_matches('$').to_string();
+            let array = a.text("array_fqdn").unwrap_or("").to_string();
+            self.op(
+                format!("asa/{}", a.name()),
+                &first,
+                Phase::Kerberos,
+                Mode::Scripted,
+                format!("Create the alternate service account {account}$ and roll it to the array members"),
+                &[],
+                &[format!("asa:{}", a.name())],
+                Action::AlternateServiceAccount {
+                    account: account.clone(),
+                    array_fqdn: array.clone(),
+                    members,
+                    domain: Some(domain.clone()),
+                },
+            );
+            self.op(
+                format!("spn/{}/{array}", a.name()),
+                &dc,
+                Phase::Kerberos,
+                Mode::Scripted,
+                format!("Register http/{array} on {account}$"),
+                &[format!("asa:{}", a.name())],
+                &[format!("spn:{array}")],
+                Action::RegisterSpn {
+                    spn: format!("http/{array}"),
+                    account: format!("{domain}\\{account}$"),
+                },
+            );
+        }
+        let chains: Vec<&Checked> = self.unit.of_kind("chain").collect();
+        for c in chains {
+            self.block = Some(c);
+            let path = c.list("path");
+            let service = c.text("service").unwrap_or("http").to_string();
+            let transition = c.bool("protocol_transition").unwrap_or(true);
+            for (i, pair) in path.windows(2).enumerate() {
+                let (from, to) = (&pair[0], &pair[1]);
+                let last = i + 2 == path.len();
+                let asa = if last {
+                    c.text("target").and_then(|t| self.unit.get(t))
+                } else {
+                    None
+                };
+                let (spn_host, account) = match asa {
+                    Some(a) => (
+                        a.text("array_fqdn").unwrap_or("").to_string(),
+                        format!(
+                            "{domain}\\{}$",
+                            a.text("account").unwrap_or(a.name()).trim_end_matches('$')
+                        ),
+                    ),
+                    None => {
+                        let f = self.fqdn(to);
+                        let acct = format!("{domain}\\{}", computer_account(&f));
+                        (f, acct)
+                    }
+                };
+                let spn = format!("{service}/{spn_host}");
+                if asa.is_none() && !self.provides.contains_key(&format!("spn:{spn_host}")) {
+                    self.op(
+                        format!("spn/{to}/{spn_host}"),
+                        &dc,
+                        Phase::Kerberos,
+                        Mode::Scripted,
+                        format!("Register {spn} on {account}"),
+                        &[],
+                        &[format!("spn:{spn_host}")],
+                        Action::RegisterSpn {
+                            spn: spn.clone(),
+                            account,
+                        },
+                    );
+                }
+                let from_fqdn = self.fqdn(from);
+                self.op(
+                    format!("delegation/{}/{from}", c.name()),
+                    &dc,
+                    Phase::Kerberos,
+                    Mode::Scripted,
+                    format!(
+                        "Allow {from} to delegate to {spn}{}",
+                        if transition { " with protocol transition" } else { "" }
+                    ),
+                    &[format!("spn:{spn_host}")],
+                    &[format!("delegation:{from}")],
+                    Action::AllowDelegation {
+                        account: computer_account(&from_fqdn),
+                        from: from.clone(),
+                        spns: vec![spn],
+                        protocol_transition: transition,
+                    },
+                );
+                let identity = self
+                    .unit
+                    .of_kind("seg")
+                    .find(|s| s.text("server") == Some(from.as_str()))
+                    .map_or("network_service", |s| s.text("identity").unwrap_or("network_service"));
+                let key = format!("rights:{from}");
+                if !self.provides.contains_key(&key) {
+                    self.op(
+                        format!("user-rights/{from}"),
+                        from,
+                        Phase::Kerberos,
+                        Mode::Scripted,
+                        format!("Grant the gateway identity on {from} the rights to act as part of the OS and impersonate clients"),
+                        &[],
+                        &[key],
+                        Action::GrantUserRights {
+                            identity: windows_identity(identity).to_string(),
+                            rights: vec!["SeTcbPrivilege".into(), "SeImpersonatePrivilege".into()],
+                        },
+                    );
+                }
+            }
+        }
+        self.block = None;
+    }
+
+    fn client_access(&mut self) {
+        let eas: Vec<&Checked> = self.unit.of_kind("activesync").collect();
+        for e in eas {
+            self.block = Some(e);
+            let server = e.text("server").unwrap_or("").to_string();
+            let fqdn = self.fqdn(&server);
+            let auth = eas_auth(e.text("auth"));
+            let site = e.text("site").map_or_else(|| self.site_of(&server), str::to_string);
+            let windows = self.behind_gateway(&server);
+            let certs = auth != EasAuth::Password;
+            self.op(
+                format!("activesync/{}", e.name()),
+                &server,
+                Phase::ClientAccess,
+                Mode::Scripted,
+                format!("Set ActiveSync authentication on {server}"),
+                &[],
+                &[format!("eas:{server}")],
+                Action::ActiveSyncDirectory {
+                    name: e.name().to_string(),
+                    server_name: exchange_name(&fqdn),
+                    site: site.clone(),
+                    auth,
+                    basic: auth != EasAuth::Certificate,
+                    client_cert_auth: match auth {
+                        EasAuth::Password => "Ignore",
+                        EasAuth::CertificateAndPassword => "Accepted",
+                        EasAuth::Certificate => "Required",
+                    }
+                    .into(),
+                    windows,
+                    external_host: e.text("external_host").map(str::to_string),
+                },
+            );
+            if certs {
+                let trust: Vec<String> = e
+                    .text("authority")
+                    .map(|a| {
+                        self.chain_of(a)
+                            .iter()
+                            .map(|x| format!("trust:{}:{server}", x.name()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                self.op(
+                    format!("iis-client-certs/{}", e.name()),
+                    &server,
+                    Phase::ClientAccess,
+                    Mode::Scripted,
+                    format!("Configure IIS client-certificate authentication for {site}/{EAS_APP} on {server}"),
+                    &trust,
+                    &[format!("iis:{server}")],
+                    Action::IisClientCertificates {
+                        name: e.name().to_string(),
+                        site: site.clone(),
+                        application: EAS_APP.into(),
+                        client_certs: if auth == EasAuth::Certificate {
+                            ClientCerts::Require
+                        } else {
+                            ClientCerts::Accept
+                        },
+                        basic: auth == EasAuth::CertificateAndPassword,
+                        anonymous: false,
+                        certificate_mapping: true,
+                        upload_read_ahead: e.size("upload_read_ahead").unwrap_or(crate::check::UPLOAD_READ_AHEAD),
+                        fqdn: fqdn.clone(),
+                    },
+                );
+            }
+            if windows {
+                self.op(
+                    format!("iis-windows-auth/{}", e.name()),
+                    &server,
+                    Phase::ClientAccess,
+                    Mode::Scripted,
+                    format!("Enable Windows authentication (Negotiate, NTLM) for {site}/{EAS_APP} on {server}"),
+                    &[],
+                    &[format!("iis:{server}")],
+                    Action::IisWindowsAuth {
+                        site,
+                        application: EAS_APP.into(),
+                    },
+                );
+            }
+        }
+        let segs: Vec<&Checked> = self.unit.of_kind("seg").collect();
+        for s in segs {
+            self.block = Some(s);
+            let server = s.text("server").unwrap_or("").to_string();
+            let fqdn = self.fqdn(&server);
+            let site = s.text("site").map_or_else(|| self.site_of(&server), str::to_string);
+            let identity = s.text("identity").unwrap_or("network_service");
+            self.op(
+                format!("seg/{}", s.name()),
+                &server,
+                Phase::ClientAccess,
+                Mode::Scripted,
+                format!("Configure the SEG application pool and its Exchange host on {server}"),
+                &[format!("rights:{server}")],
+                &[format!("seg:{server}")],
+                Action::SegConfig {
+                    name: s.name().to_string(),
+                    app_pool: s.text("app_pool").unwrap_or("SecureEmailGateway").to_string(),
+                    identity: match identity {
+                        "local_system" => "LocalSystem",
+                        "application_pool_identity" => "ApplicationPoolIdentity",
+                        _ => "NetworkService",
+                    }
+                    .into(),
+                    exchange_host: s.text("exchange_host").unwrap_or("").to_string(),
+                },
+            );
+            let auth = eas_auth(s.text("auth"));
+            if auth != EasAuth::Password {
+                let trust: Vec<String> = s
+                    .text("authority")
+                    .map(|a| {
+                        self.chain_of(a)
+                            .iter()
+                            .map(|x| format!("trust:{}:{server}", x.name()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                self.op(
+                    format!("iis-client-certs/{}", s.name()),
+                    &server,
+                    Phase::ClientAccess,
+                    Mode::Scripted,
+                    format!("Configure IIS client-certificate authentication for the SEG site {site} on {server}"),
+                    &trust,
+                    &[format!("iis:{server}")],
+                    Action::IisClientCertificates {
+                        name: s.name().to_string(),
+                        site,
+                        application: String::new(),
+                        client_certs: if auth == EasAuth::Certificate {
+                            ClientCerts::Require
+                        } else {
+                            ClientCerts::Accept
+                        },
+                        basic: auth == EasAuth::CertificateAndPassword,
+                        anonymous: false,
+                        certificate_mapping: true,
+                        upload_read_ahead: s.size("upload_read_ahead").unwrap_or(crate::check::UPLOAD_READ_AHEAD),
+                        fqdn,
+                    },
+                );
+            }
+        }
+        self.block = None;
+    }
+
+    fn mapping(&mut self) {
+        let maps: Vec<&Checked> = self.unit.of_kind("cert_mapping").collect();
+        for m in maps {
+            self.block = Some(m);
+            let host = m
+                .text("domain_controller")
+                .map(str::to_string)
+                .unwrap_or_else(|| self.domain_controller());
+            let authority = m.text("authority").unwrap_or("").to_string();
+            let kind = m.text("kind").unwrap_or("upn").to_string();
+            let mode = if kind == "upn" { Mode::Verify } else { Mode::Manual };
+            let summary = match kind.as_str() {
+                "upn" => format!("Verify `{authority}` is in NTAuth so certificates map to users by UPN"),
+                "many_to_one" => format!(
+                    "Map all certificates of `{authority}` to {}",
+                    m.text("account").unwrap_or("the service account")
+                ),
+                _ => format!("Map the certificate {} to its user", m.text("subject").unwrap_or("")),
+            };
+            self.op(
+                format!("mapping/{}", m.name()),
+                &host,
+                Phase::Mapping,
+                mode,
+                summary,
+                &[format!("ntauth:{authority}")],
+                &[],
+                Action::CertificateMapping {
+                    mapping: kind,
+                    authority,
+                    account: m.text("account").map(str::to_string),
+                    subject: m.text("subject").map(str::to_string),
+                },
+            );
+        }
+        self.block = None;
+    }
+
+    fn gateway(&mut self) {
+        let listeners: Vec<&Checked> = self.unit.of_kind("tmg_listener").collect();
+        for l in listeners {
+            self.block = Some(l);
+            let server = l.text("server").unwrap_or("").to_string();
+            let cert = l.text("certificate").and_then(|c| self.unit.get(c));
+            self.op(
+                format!("tmg-listener/{}", l.name()),
+                &server,
+                Phase::Gateway,
+                Mode::Manual,
+                format!("Create the TMG web listener `{}`", l.name()),
+                &[format!("delegation:{server}")],
+                &[format!("listener:{}", l.name())],
+                Action::TmgListener {
+                    name: l.name().to_string(),
+                    description: l.text("description").map(str::to_string),
+                    certificate: l.text("certificate").unwrap_or("").to_string(),
+                    certificate_cn: cert.map(|c| subject(c).cn().to_string()).unwrap_or_default(),
+                    auth: l.text("auth").unwrap_or("client_certificate").to_string(),
+                    addresses: l.list("addresses"),
+                    require_ssl: l.bool("require_ssl").unwrap_or(true),
+                },
+            );
+        }
+        let rules: Vec<&Checked> = self.unit.of_kind("publishing_rule").collect();
+        for r in rules {
+            self.block = Some(r);
+            let listener = r.text("listener").unwrap_or("").to_string();
+            let host = self
+                .unit
+                .get(&listener)
+                .and_then(|l| l.text("server"))
+                .unwrap_or("")
+                .to_string();
+            let farm: Vec<String> = r.list("farm").iter().map(|f| self.fqdn(f)).collect();
+            self.op(
+                format!("tmg-rule/{}", r.name()),
+                &host,
+                Phase::Gateway,
+                Mode::Manual,
+                format!("Create the Exchange publishing rule `{}`", r.name()),
+                &[format!("listener:{listener}")],
+                &[],
+                Action::TmgPublishingRule {
+                    name: r.name().to_string(),
+                    listener,
+                    exchange: self.org.exchange,
+                    service: r.text("service").unwrap_or("activesync").to_string(),
+                    internal_site: self.fqdn(r.text("published_server").unwrap_or("")),
+                    public_name: r.text("public_name").unwrap_or("").to_string(),
+                    delegation: r.text("delegation").unwrap_or("kerberos").to_string(),
+                    spn: r.text("spn").map(str::to_string),
+                    farm,
+                    ssl_to_server: r.bool("ssl_to_server").unwrap_or(true),
+                },
+            );
+        }
+        self.block = None;
+    }
+
+    fn mdm(&mut self) {
+        if self.unit.of_kind("ws1_authority").next().is_none() && self.unit.of_kind("ws1_profile").next().is_none() {
+            return;
+        }
+        let host = self.pseudo(WORKSPACE_ONE, HostKind::WorkspaceOne);
+        let cas: Vec<&Checked> = self.unit.of_kind("ws1_authority").collect();
+        for a in cas {
+            self.block = Some(a);
+            self.op(
+                format!("ws1-ca/{}", a.name()),
+                &host,
+                Phase::Mdm,
+                Mode::Manual,
+                format!(
+                    "Add the certificate authority `{}` in Workspace ONE",
+                    a.text("ca_name").unwrap_or(a.name())
+                ),
+                &[],
+                &[format!("ws1ca:{}", a.name())],
+                Action::Ws1Authority {
+                    name: a.name().to_string(),
+                    ca_type: a.text("type").unwrap_or("generic_scep").to_string(),
+                    ca_name: a.text("ca_name").unwrap_or("").to_string(),
+                    url: a.text("url").unwrap_or("").to_string(),
+                    challenge: a.secret("challenge").map(|n| SecretRef { name: n.to_string() }),
+                    credentials: a.secret("credentials").map(|n| SecretRef { name: n.to_string() }),
+                    account: a.text("account").map(str::to_string),
+                },
+            );
+        }
+        let templates: Vec<&Checked> = self.unit.of_kind("ws1_template").collect();
+        for t in templates {
+            self.block = Some(t);
+            let ca = t.text("authority").unwrap_or("").to_string();
+            let ca_name = self
+                .unit
+                .get(&ca)
+                .and_then(|a| a.text("ca_name"))
+                .unwrap_or(&ca)
+                .to_string();
+            self.op(
+                format!("ws1-template/{}", t.name()),
+                &host,
+                Phase::Mdm,
+                Mode::Manual,
+                format!("Add the request template `{}`", t.name()),
+                &[format!("ws1ca:{ca}")],
+                &[format!("ws1template:{}", t.name())],
+                Action::Ws1Template {
+                    name: t.name().to_string(),
+                    authority: ca_name,
+                    subject: t.text("subject").unwrap_or("").to_string(),
+                    key_size: u32::try_from(t.int("key_size").unwrap_or(2048)).unwrap_or(2048),
+                    key_type: t.text("key_type").unwrap_or("signing_and_encryption").to_string(),
+                    san: t
+                        .records("san")
+                        .iter()
+                        .map(|r| {
+                            (
+                                field_text(r, "type").unwrap_or("").to_string(),
+                                field_text(r, "value").unwrap_or("").to_string(),
+                            )
+                        })
+                        .collect(),
+                    eku: t.list("eku"),
+                    ca_template: t.text("ca_template").map(str::to_string),
+                    auto_renew: t.bool("auto_renew").unwrap_or(false),
+                    renewal_days: t.duration("renewal").map(|s| s / 86_400),
+                    revoke_on_unenroll: t.bool("revoke_on_unenroll").unwrap_or(false),
+                    publish_private_key: t.bool("publish_private_key").unwrap_or(false),
+                    force_key_generation_on_device: t.bool("force_key_generation_on_device").unwrap_or(false),
+                },
+            );
+        }
+        let profiles: Vec<&Checked> = self.unit.of_kind("ws1_profile").collect();
+        for p in profiles {
+            self.block = Some(p);
+            let template = p.text("template").unwrap_or("").to_string();
+            let ca = self.unit.get(&template).and_then(|t| t.text("authority")).unwrap_or("");
+            let ca_name = self
+                .unit
+                .get(ca)
+                .and_then(|a| a.text("ca_name"))
+                .unwrap_or(ca)
+                .to_string();
+            self.op(
+                format!("ws1-profile/{}", p.name()),
+                &host,
+                Phase::Mdm,
+                Mode::Manual,
+                format!(
+                    "Create the {} profile `{}` (credentials, then Exchange ActiveSync)",
+                    p.text("platform").unwrap_or(""),
+                    p.name()
+                ),
+                &[format!("ws1template:{template}")],
+                &[format!("ws1profile:{}", p.name())],
+                Action::Ws1Profile {
+                    name: p.name().to_string(),
+                    platform: p.text("platform").unwrap_or("ios").to_string(),
+                    template,
+                    authority: ca_name,
+                    account_name: p.text("account_name").unwrap_or("").to_string(),
+                    host: p.text("host").unwrap_or("").to_string(),
+                    use_ssl: p.bool("use_ssl").unwrap_or(true),
+                    use_smime: p.bool("use_smime").unwrap_or(false),
+                    domain: p.text("domain").map(str::to_string),
+                    username: p.text("username").map(str::to_string),
+                    email: p.text("email").map(str::to_string),
+                },
+            );
+        }
+        self.block = None;
+    }
+
+    fn verification(&mut self) {
+        let clients = CLIENTS;
+        let eas: Vec<&Checked> = self.unit.of_kind("activesync").collect();
+        for e in eas {
+            self.block = Some(e);
+            let server = e.text("server").unwrap_or("");
+            let host = e
+                .text("external_host")
+                .map_or_else(|| self.fqdn(server), str::to_string);
+            if eas_auth(e.text("auth")) != EasAuth::Password {
+                self.pseudo(clients, HostKind::Clients);
+                self.op(
+                    format!("test-browser/{}", e.name()),
+                    clients,
+                    Phase::Verification,
+                    Mode::Verify,
+                    format!("Browse to https://{host}/{EAS_APP} with a user certificate"),
+                    &[format!("iis:{server}"), format!("eas:{server}")],
+                    &[],
+                    Action::Check {
+                        command: format!("https://{host}/{EAS_APP} in a browser that holds the user's certificate"),
+                        expect: "HTTP 505 (HTTP Version Not Supported) after choosing the certificate: authentication worked; 401 or 403 means the mapping failed".into(),
+                    },
+                );
+            }
+        }
+        let profiles: Vec<&Checked> = self.unit.of_kind("ws1_profile").collect();
+        for p in profiles {
+            self.block = Some(p);
+            self.pseudo(clients, HostKind::Clients);
+            self.op(
+                format!("test-device/{}", p.name()),
+                clients,
+                Phase::Verification,
+                Mode::Verify,
+                format!("Enrol a test {} device and sync mail", p.text("platform").unwrap_or("")),
+                &[format!("ws1profile:{}", p.name())],
+                &[],
+                Action::Check {
+                    command: "Enrol a test device in the profile's smart group and open the mail app".into(),
+                    expect: "The device receives a certificate whose SAN holds the user's email and UPN (EKU Client Authentication), and mail syncs".into(),
+                },
+            );
+        }
+        if self.unit.of_kind("chain").next().is_some() {
+            let dc = self.domain_controller();
+            self.block = self.unit.of_kind("chain").next();
+            self.op(
+                "verify-spn/duplicates".into(),
+                &dc,
+                Phase::Verification,
+                Mode::Verify,
+                "Check there are no duplicate SPNs".into(),
+                &[],
+                &[],
+                Action::Check {
+                    command: "setspn -X".into(),
+                    expect: "found 0 group of duplicate SPNs".into(),
+                },
+            );
+        }
+        self.block = None;
+    }
+
+    fn retirement(&mut self) {
+        let verified: Vec<String> = self
+            .unit
+            .blocks
+            .iter()
+            .filter(|b| matches!(b.kind(), "send_connector" | "receive_connector"))
+            .map(|b| format!("verified:{}", b.name()))
+            .collect();
+        let retire: Vec<&Checked> = self.unit.of_kind("retire").collect();
+        for r in retire {
+            self.block = Some(r);
+            let kind = r.retired_kind.as_ref().map_or("send_connector", |k| k.text.as_str());
+            let direction = if kind == "receive_connector" { "receive" } else { "send" };
+            let server = r.text("server").map(str::to_string);
+            let host = server
+                .clone()
+                .or_else(|| self.servers_with("hub_transport").first().map(|s| s.name().to_string()))
+                .unwrap_or_else(|| self.pseudo(EXCHANGE_ONLINE, HostKind::ExchangeOnline));
+            self.op(
+                format!("retire/{direction}/{}", r.name()),
+                &host,
+                Phase::Retirement,
+                Mode::Scripted,
+                format!("Remove the old {direction} connector `{}`", r.name()),
+                &verified,
+                &[],
+                Action::RemoveConnector {
+                    direction: direction.into(),
+                    name: r.name().to_string(),
+                    server_name: server.map(|s| exchange_name(&self.fqdn(&s))),
+                },
+            );
+        }
+        self.block = None;
+    }
+
+    fn finish(self, warnings: &Diagnostics) -> Ir {
+        let Cx {
+            unit,
+            sources,
+            org,
+            hosts,
+            mut ops,
+            origins,
+            ..
+        } = self;
+        // Stable sort by phase; dependencies always point to earlier phases or earlier in
+        // the same phase, so the order stays valid.
+        ops.sort_by_key(|o| o.phase);
+        let warnings = warnings
+            .iter()
+            .filter(|d| !d.is_error())
+            .map(|d| {
+                let (line, _) = sources.line_col(d.span.file, d.span.start);
+                Warning {
+                    code: d.code.as_str().to_string(),
+                    message: d.message.clone(),
+                    source: format!("{}:{line}", sources.get(d.span.file).name),
+                    operations: origins
+                        .iter()
+                        .filter(|(s, _)| s.file == d.span.file && s.start <= d.span.start && d.span.end <= s.end)
+                        .map(|(_, id)| id.clone())
+                        .collect(),
+                }
+            })
+            .collect();
+        Ir {
+            unit: unit.id.clone(),
+            sources: unit.files.iter().map(|f| sources.get(*f).name.clone()).collect(),
+            organization: org,
+            hosts,
+            operations: ops,
+            warnings,
+        }
+    }
+}
+
+fn usage(u: &str) -> String {
+    match u {
+        "internet" => "Internet",
+        "internal" => "Internal",
+        "partner" => "Partner",
+        "client" => "Client",
+        _ => "Custom",
+    }
+    .to_string()
+}
+
+fn eas_auth(a: Option<&str>) -> EasAuth {
+    match a {
+        Some("certificate") => EasAuth::Certificate,
+        Some("certificate_and_password") => EasAuth::CertificateAndPassword,
+        _ => EasAuth::Password,
+    }
+}
+
+fn windows_identity(i: &str) -> &'static str {
+    match i {
+        "local_system" => "NT AUTHORITY\\SYSTEM",
+        "application_pool_identity" => "IIS AppPool\\SecureEmailGateway",
+        _ => "NT AUTHORITY\\NETWORK SERVICE",
+    }
+}

@@ -1,0 +1,805 @@
+//! The IR: a resolved, per-host plan. Backends read only this, never the AST. Serialisable
+//! (`mailsec build --emit ir`), deterministic (declaration order; sorted where order has no
+//! meaning), and free of secrets: a secret appears only as its reference name.
+
+mod lower;
+
+pub use lower::{lower, ACTIVE_DIRECTORY, CLIENTS, EXCHANGE_ONLINE, PARTNER, WORKSPACE_ONE};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+/// The plan for one unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ir {
+    /// Unit identifier (sanitised; used for output paths).
+    pub unit: String,
+    /// Source files of the unit, entry first, as display names.
+    pub sources: Vec<String>,
+    /// The organization.
+    pub organization: Organization,
+    /// Every host that receives artefacts or steps, by id.
+    pub hosts: IndexMap<String, Host>,
+    /// Every operation, in dependency order (a valid topological order of `depends_on`).
+    pub operations: Vec<Operation>,
+    /// Warnings of the check stage, with the operations they apply to.
+    pub warnings: Vec<Warning>,
+}
+
+/// The estate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Organization {
+    /// Display name.
+    pub name: String,
+    /// SMTP domains; the first is primary.
+    pub smtp_domains: Vec<String>,
+    /// Exchange version.
+    pub exchange: ExchangeVersion,
+    /// Active Directory DNS domain.
+    pub ad_domain: Option<String>,
+    /// NetBIOS domain name.
+    pub netbios: Option<String>,
+    /// Exchange Online tenant domain.
+    pub tenant: Option<String>,
+    /// IIS site hosting Exchange virtual directories (default "Default Web Site").
+    pub iis_site: String,
+    /// Who owns the change.
+    pub owner: Option<String>,
+}
+
+/// Exchange versions mailsec renders for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum ExchangeVersion {
+    /// Exchange Server 2010.
+    #[serde(rename = "2010")]
+    E2010,
+    /// Exchange Server 2013.
+    #[serde(rename = "2013")]
+    E2013,
+    /// Exchange Server 2016.
+    #[serde(rename = "2016")]
+    E2016,
+    /// Exchange Server 2019.
+    #[serde(rename = "2019")]
+    E2019,
+    /// Exchange Server Subscription Edition.
+    #[serde(rename = "SE")]
+    Se,
+    /// Exchange Online.
+    #[serde(rename = "Online")]
+    Online,
+}
+
+impl ExchangeVersion {
+    /// Parses the language's spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "2010" => Self::E2010,
+            "2013" => Self::E2013,
+            "2016" => Self::E2016,
+            "2019" => Self::E2019,
+            "se" => Self::Se,
+            "online" => Self::Online,
+            _ => return None,
+        })
+    }
+
+    /// The product name as the Exchange cmdlet reference spells it.
+    pub fn product(self) -> &'static str {
+        match self {
+            Self::E2010 => "Exchange Server 2010",
+            Self::E2013 => "Exchange Server 2013",
+            Self::E2016 => "Exchange Server 2016",
+            Self::E2019 => "Exchange Server 2019",
+            Self::Se => "Exchange Server SE",
+            Self::Online => "Exchange Online",
+        }
+    }
+}
+
+/// Something that receives artefacts or manual steps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Host {
+    /// Identifier (the server's name in the intent, or a fixed id for pseudo hosts).
+    pub id: String,
+    /// What kind of host.
+    pub kind: HostKind,
+    /// DNS name, when it is a machine.
+    pub fqdn: Option<String>,
+    /// Roles declared for a server.
+    pub roles: Vec<String>,
+    /// IIS site name for web hosts.
+    pub site: Option<String>,
+    /// Computer account (`NAME$`) for servers.
+    pub computer_account: Option<String>,
+    /// Declared owner.
+    pub owner: Option<String>,
+}
+
+/// Host kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostKind {
+    /// A Windows server declared with `server`.
+    Server,
+    /// The Exchange Online tenant (remote PowerShell).
+    ExchangeOnline,
+    /// Active Directory when no domain controller is declared.
+    ActiveDirectory,
+    /// The Workspace ONE UEM console.
+    WorkspaceOne,
+    /// A partner or certificate vendor (out-of-band steps).
+    Partner,
+    /// End-user devices and mail clients (tests and user actions).
+    Clients,
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Operation {
+    /// Stable id, unique in the unit (`kind/name[/host]`).
+    pub id: String,
+    /// Host that performs it.
+    pub host: String,
+    /// Phase, for grouping in runbooks and file names in scripts.
+    pub phase: Phase,
+    /// Scripted, manual or verification.
+    pub mode: Mode,
+    /// One line a person reads.
+    pub summary: String,
+    /// Operations that must be done first.
+    pub depends_on: Vec<String>,
+    /// A gate that must be passed before this operation.
+    pub gate: Option<Gate>,
+    /// Where in the intent it comes from (`file:line`).
+    pub source: String,
+    /// What to do.
+    pub action: Action,
+}
+
+/// Phases, in execution order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Checks before any change.
+    Prerequisites,
+    /// Trust anchors: roots, intermediates, NTAuth.
+    Pki,
+    /// Certificate requests, imports and enablement.
+    Certificates,
+    /// Receive and send connectors.
+    Transport,
+    /// S/MIME configuration.
+    Smime,
+    /// Kerberos: SPNs, service accounts, delegation, user rights.
+    Kerberos,
+    /// ActiveSync virtual directories and IIS.
+    ClientAccess,
+    /// Certificate mapping in AD.
+    Mapping,
+    /// TMG listeners and rules.
+    Gateway,
+    /// Workspace ONE CA, templates and profiles.
+    Mdm,
+    /// End-to-end tests.
+    Verification,
+    /// Removal of what the change replaces.
+    Retirement,
+}
+
+impl Phase {
+    /// Two-digit order prefix used in file names.
+    pub fn number(self) -> u8 {
+        match self {
+            Phase::Prerequisites => 0,
+            Phase::Pki => 10,
+            Phase::Certificates => 20,
+            Phase::Transport => 30,
+            Phase::Smime => 40,
+            Phase::Kerberos => 50,
+            Phase::ClientAccess => 60,
+            Phase::Mapping => 65,
+            Phase::Gateway => 70,
+            Phase::Mdm => 80,
+            Phase::Verification => 90,
+            Phase::Retirement => 95,
+        }
+    }
+
+    /// Slug used in file names.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Phase::Prerequisites => "prerequisites",
+            Phase::Pki => "pki",
+            Phase::Certificates => "certificates",
+            Phase::Transport => "transport",
+            Phase::Smime => "smime",
+            Phase::Kerberos => "kerberos",
+            Phase::ClientAccess => "client-access",
+            Phase::Mapping => "mapping",
+            Phase::Gateway => "gateway",
+            Phase::Mdm => "mdm",
+            Phase::Verification => "verification",
+            Phase::Retirement => "retirement",
+        }
+    }
+
+    /// Title for runbooks.
+    pub fn title(self) -> &'static str {
+        match self {
+            Phase::Prerequisites => "Prerequisites",
+            Phase::Pki => "Certificate authorities and trust",
+            Phase::Certificates => "Certificates",
+            Phase::Transport => "Mail transport",
+            Phase::Smime => "S/MIME",
+            Phase::Kerberos => "Kerberos and delegation",
+            Phase::ClientAccess => "Client access (ActiveSync and IIS)",
+            Phase::Mapping => "Certificate mapping",
+            Phase::Gateway => "Reverse proxy (TMG)",
+            Phase::Mdm => "Workspace ONE",
+            Phase::Verification => "Verification",
+            Phase::Retirement => "Retirement",
+        }
+    }
+}
+
+/// How an operation is carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A backend emits a script for it.
+    Scripted,
+    /// A person does it (runbook click-path).
+    Manual,
+    /// A check that the change worked.
+    Verify,
+}
+
+/// A condition to pass before an operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Gate {
+    /// Not before this date (`YYYY-MM-DD`).
+    NotBefore {
+        /// The date.
+        date: String,
+    },
+    /// A person confirms this.
+    Approval {
+        /// What must be confirmed.
+        text: String,
+    },
+    /// Both.
+    Both {
+        /// The date.
+        date: String,
+        /// What must be confirmed.
+        text: String,
+    },
+}
+
+/// A check-stage warning carried into the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// Diagnostic code.
+    pub code: String,
+    /// Message.
+    pub message: String,
+    /// `file:line`.
+    pub source: String,
+    /// Operations whose source block the warning is about.
+    pub operations: Vec<String>,
+}
+
+/// A reference to a secret; the value is never known to mailsec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretRef {
+    /// The name in `secret("NAME")`.
+    pub name: String,
+}
+
+/// A certificate subject, in order C, S, L, O, OU, CN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Subject {
+    /// Relative distinguished names: attribute → value.
+    pub parts: IndexMap<String, String>,
+}
+
+impl Subject {
+    /// The common name.
+    pub fn cn(&self) -> &str {
+        self.parts.get("CN").map_or("", String::as_str)
+    }
+
+    /// `C=CA, S=ON, O=…, CN=…` with RFC 4514 escaping of values.
+    pub fn dn(&self) -> String {
+        self.parts
+            .iter()
+            .map(|(k, v)| format!("{k}={}", escape_rdn(v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn escape_rdn(v: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in v.chars().enumerate() {
+        let edge = i == 0 && (c == ' ' || c == '#') || i + 1 == v.chars().count() && c == ' ';
+        if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') || edge {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Which store a CA certificate goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Store {
+    /// `Cert:\LocalMachine\Root` (trusted roots).
+    Root,
+    /// `Cert:\LocalMachine\CA` (intermediates).
+    Intermediate,
+}
+
+/// Client-certificate requirement on an IIS application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientCerts {
+    /// Not asked for.
+    Ignore,
+    /// Asked for, optional.
+    Accept,
+    /// Required.
+    Require,
+}
+
+/// Authentication of an ActiveSync virtual directory or SEG site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EasAuth {
+    /// User name and password (Basic).
+    Password,
+    /// Client certificate and password.
+    CertificateAndPassword,
+    /// Client certificate only.
+    Certificate,
+}
+
+/// What an operation does. Each variant carries everything a backend needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// A prerequisite to confirm before starting.
+    Prerequisite {
+        /// What must hold.
+        text: String,
+    },
+    /// Put a CA certificate into the machine's trust store.
+    TrustAuthority {
+        /// Authority name.
+        authority: String,
+        /// The CA certificate file.
+        file: Option<String>,
+        /// The CA's common name, when declared.
+        common_name: Option<String>,
+        /// Root or intermediate store.
+        store: Store,
+    },
+    /// Publish a CA certificate to the enterprise NTAuth store.
+    PublishNtAuth {
+        /// Authority name.
+        authority: String,
+        /// The CA certificate file.
+        file: Option<String>,
+        /// The CA's common name, when declared.
+        common_name: Option<String>,
+    },
+    /// Check that the CRL distribution points are reachable without a proxy.
+    CheckCdp {
+        /// Authority name.
+        authority: String,
+        /// CRL URLs.
+        urls: Vec<String>,
+    },
+    /// Generate a certificate request (CSR) with Exchange.
+    RequestCertificate {
+        /// Certificate name.
+        certificate: String,
+        /// Subject.
+        subject: Subject,
+        /// DNS names (`-DomainName`).
+        domains: Vec<String>,
+        /// RSA key length.
+        key_size: u32,
+        /// Whether the private key is exportable.
+        exportable: bool,
+        /// Where the request is written.
+        request_file: String,
+        /// Partner reference number.
+        reference: Option<String>,
+        /// Friendly name.
+        friendly_name: Option<String>,
+    },
+    /// Send the CSR to the issuing party and receive the certificate (out of band).
+    SubmitRequest {
+        /// Certificate name.
+        certificate: String,
+        /// Issuing authority.
+        authority: Option<String>,
+        /// The CSR file.
+        request_file: String,
+        /// Partner reference number.
+        reference: Option<String>,
+        /// Where the issued certificate is saved.
+        issued_file: String,
+    },
+    /// Import the issued certificate into Exchange.
+    ImportCertificate {
+        /// Certificate name.
+        certificate: String,
+        /// The issued certificate file.
+        file: String,
+        /// Subject (used to find the certificate again).
+        subject: Subject,
+        /// Whether the private key may be exported (for other servers).
+        exportable: bool,
+    },
+    /// Enable an imported certificate for Exchange services.
+    EnableCertificate {
+        /// Certificate name.
+        certificate: String,
+        /// Subject used to look the thumbprint up.
+        subject: Subject,
+        /// Exchange service names (`SMTP`, `IIS`, …).
+        services: Vec<String>,
+    },
+    /// Verify exactly one certificate is enabled for SMTP and it is this one.
+    VerifySmtpCertificate {
+        /// Certificate name.
+        certificate: String,
+        /// Subject of the expected certificate.
+        subject: Subject,
+    },
+    /// Ensure a receive connector.
+    ReceiveConnector {
+        /// Connector name.
+        name: String,
+        /// Server it runs on (host id).
+        server: String,
+        /// Server's Exchange name (NetBIOS-style first label of the FQDN).
+        server_name: String,
+        /// HELO/EHLO FQDN.
+        fqdn: Option<String>,
+        /// Bindings (`IP:port`).
+        bindings: Vec<String>,
+        /// Remote IP ranges.
+        remote_ips: Vec<String>,
+        /// `AuthMechanism` values (Exchange spelling).
+        auth: Vec<String>,
+        /// `PermissionGroups` values (Exchange spelling).
+        permission_groups: Vec<String>,
+        /// RequireTLS.
+        require_tls: bool,
+        /// Usage type (Exchange spelling).
+        usage: String,
+        /// Maximum message size in bytes.
+        max_message_size: Option<u64>,
+        /// TlsDomainCapabilities domain.
+        tls_domain: Option<String>,
+    },
+    /// Ensure a send connector.
+    SendConnector {
+        /// Connector name.
+        name: String,
+        /// Address spaces (`*`, `contoso.com`).
+        address_spaces: Vec<String>,
+        /// Smart hosts; empty for DNS routing.
+        smart_hosts: Vec<String>,
+        /// Smart-host authentication (`None`, `BasicAuth`).
+        auth_mechanism: String,
+        /// Credential reference for Basic auth.
+        credential: Option<SecretRef>,
+        /// RequireTLS.
+        require_tls: bool,
+        /// IgnoreSTARTTLS.
+        ignore_starttls: bool,
+        /// Source transport servers (Exchange server names).
+        source_servers: Vec<String>,
+        /// Usage type (Exchange spelling).
+        usage: String,
+        /// TlsAuthLevel (Exchange spelling).
+        tls_auth_level: Option<String>,
+        /// TlsDomain.
+        tls_domain: Option<String>,
+        /// TlsCertificateName as `<I>issuer<S>subject`, when pinned.
+        tls_certificate: Option<String>,
+        /// Address-space cost.
+        cost: u32,
+        /// HELO FQDN.
+        fqdn: Option<String>,
+        /// Port.
+        port: Option<u32>,
+        /// Maximum message size in bytes.
+        max_message_size: Option<u64>,
+    },
+    /// Change the cost of an existing send connector during a transition.
+    SetConnectorCost {
+        /// Connector name.
+        name: String,
+        /// New cost.
+        cost: u32,
+    },
+    /// Restart a Windows service.
+    RestartService {
+        /// Service name.
+        service: String,
+    },
+    /// Read a connector back and compare the settings that matter.
+    VerifyConnector {
+        /// `send` or `receive`.
+        direction: String,
+        /// Connector name.
+        name: String,
+        /// Property → expected value, as `Get-…Connector | Format-List` prints them.
+        expect: IndexMap<String, String>,
+    },
+    /// Remove an old connector.
+    RemoveConnector {
+        /// `send` or `receive`.
+        direction: String,
+        /// Connector name.
+        name: String,
+        /// Server for receive connectors (Exchange server name).
+        server_name: Option<String>,
+    },
+    /// Upload the S/MIME issuing CA store.
+    SmimeConfig {
+        /// The SST file.
+        sst_file: String,
+        /// Authorities in the SST.
+        authorities: Vec<String>,
+        /// Exchange Online or on-premises.
+        online: bool,
+    },
+    /// A user publishes their certificate to the GAL, then it is verified.
+    VerifyUserSmime {
+        /// Mailbox identity.
+        user: String,
+    },
+    /// Directory synchronisation must replicate certificate attributes.
+    DirectorySync {
+        /// Declared version.
+        version: Option<String>,
+    },
+    /// Configure an ActiveSync virtual directory.
+    ActiveSyncDirectory {
+        /// Block name.
+        name: String,
+        /// Server's Exchange name.
+        server_name: String,
+        /// IIS site.
+        site: String,
+        /// Declared auth mode.
+        auth: EasAuth,
+        /// BasicAuthEnabled.
+        basic: bool,
+        /// ClientCertAuth (`Ignore`, `Accepted`, `Required`).
+        client_cert_auth: String,
+        /// WindowsAuthEnabled (Kerberos from a delegating front end).
+        windows: bool,
+        /// External host name.
+        external_host: Option<String>,
+    },
+    /// Configure IIS client-certificate authentication for a site's application.
+    IisClientCertificates {
+        /// Block name (activesync or seg).
+        name: String,
+        /// IIS site.
+        site: String,
+        /// Application path below the site (`Microsoft-Server-ActiveSync`, or empty for the site).
+        application: String,
+        /// SSL client certificates.
+        client_certs: ClientCerts,
+        /// Basic authentication on.
+        basic: bool,
+        /// Anonymous authentication on.
+        anonymous: bool,
+        /// clientCertificateMappingAuthentication on.
+        certificate_mapping: bool,
+        /// uploadReadAheadSize in bytes.
+        upload_read_ahead: u64,
+        /// The host's FQDN (for the HTTP.sys binding).
+        fqdn: String,
+    },
+    /// Enable Windows authentication (Negotiate, NTLM) for delegated Kerberos tickets.
+    IisWindowsAuth {
+        /// IIS site.
+        site: String,
+        /// Application path below the site.
+        application: String,
+    },
+    /// Map client certificates to accounts in AD.
+    CertificateMapping {
+        /// `one_to_one`, `many_to_one` or `upn`.
+        mapping: String,
+        /// Issuing authority.
+        authority: String,
+        /// Target account (many-to-one).
+        account: Option<String>,
+        /// Certificate subject (one-to-one).
+        subject: Option<String>,
+    },
+    /// Register an SPN on an account (`setspn -S`).
+    RegisterSpn {
+        /// `http/host`.
+        spn: String,
+        /// Account (`HOST$` or `DOMAIN\ASA$`).
+        account: String,
+    },
+    /// Create an alternate service account and roll it to the array members.
+    AlternateServiceAccount {
+        /// Computer account name without `$`.
+        account: String,
+        /// Array FQDN.
+        array_fqdn: String,
+        /// Member servers' FQDNs.
+        members: Vec<String>,
+        /// NetBIOS domain.
+        domain: Option<String>,
+    },
+    /// Allow an account to delegate to services (KCD).
+    AllowDelegation {
+        /// Delegating computer account (`HOST$`).
+        account: String,
+        /// Delegating host id.
+        from: String,
+        /// Target SPNs (both `http/host` and `http/HOST` forms are emitted by backends).
+        spns: Vec<String>,
+        /// Protocol transition (use any authentication protocol).
+        protocol_transition: bool,
+    },
+    /// Grant local user rights to an identity.
+    GrantUserRights {
+        /// Identity (`NT AUTHORITY\NETWORK SERVICE`, `DOMAIN\svc`).
+        identity: String,
+        /// Rights (`SeTcbPrivilege`, `SeImpersonatePrivilege`).
+        rights: Vec<String>,
+    },
+    /// Configure the SEG's IIS application pool and target Exchange host.
+    SegConfig {
+        /// Block name.
+        name: String,
+        /// App pool name.
+        app_pool: String,
+        /// App pool identity (IIS spelling: `NetworkService`, `LocalSystem`, `ApplicationPoolIdentity`).
+        identity: String,
+        /// Exchange host in web.config.
+        exchange_host: String,
+    },
+    /// A TMG web listener.
+    TmgListener {
+        /// Listener name.
+        name: String,
+        /// Description.
+        description: Option<String>,
+        /// Certificate name and subject CN (published host).
+        certificate: String,
+        /// CN of the listener certificate.
+        certificate_cn: String,
+        /// Authentication.
+        auth: String,
+        /// Listening addresses; empty = External network.
+        addresses: Vec<String>,
+        /// Require SSL from clients.
+        require_ssl: bool,
+    },
+    /// A TMG Exchange publishing rule.
+    TmgPublishingRule {
+        /// Rule name.
+        name: String,
+        /// Listener name.
+        listener: String,
+        /// Exchange version.
+        exchange: ExchangeVersion,
+        /// Published service.
+        service: String,
+        /// Internal site name (FQDN of the published server).
+        internal_site: String,
+        /// Public name.
+        public_name: String,
+        /// Authentication delegation (`kerberos`, `basic`, `none`).
+        delegation: String,
+        /// SPN for KCD.
+        spn: Option<String>,
+        /// Farm members' FQDNs (load balancing).
+        farm: Vec<String>,
+        /// SSL to the published server.
+        ssl_to_server: bool,
+    },
+    /// Workspace ONE certificate authority.
+    Ws1Authority {
+        /// Name.
+        name: String,
+        /// `generic_scep` or `adcs`.
+        ca_type: String,
+        /// CA name.
+        ca_name: String,
+        /// SCEP or AD CS URL.
+        url: String,
+        /// SCEP challenge reference (none = no challenge).
+        challenge: Option<SecretRef>,
+        /// Service-account credential reference (AD CS).
+        credentials: Option<SecretRef>,
+        /// Service-account name.
+        account: Option<String>,
+    },
+    /// Workspace ONE request template.
+    Ws1Template {
+        /// Name.
+        name: String,
+        /// Workspace ONE CA name.
+        authority: String,
+        /// Subject with lookup values.
+        subject: String,
+        /// Private key length.
+        key_size: u32,
+        /// Key type.
+        key_type: String,
+        /// SAN entries (type, value).
+        san: Vec<(String, String)>,
+        /// EKUs.
+        eku: Vec<String>,
+        /// CA certificate template.
+        ca_template: Option<String>,
+        /// Automatic renewal.
+        auto_renew: bool,
+        /// Renewal period in days.
+        renewal_days: Option<u64>,
+        /// Revoke on unenrolment.
+        revoke_on_unenroll: bool,
+        /// Publish private key.
+        publish_private_key: bool,
+        /// Force key generation on device (iOS).
+        force_key_generation_on_device: bool,
+    },
+    /// Workspace ONE device profile (credentials + Exchange ActiveSync payloads).
+    Ws1Profile {
+        /// Name.
+        name: String,
+        /// Platform.
+        platform: String,
+        /// Template name.
+        template: String,
+        /// Workspace ONE CA name.
+        authority: String,
+        /// Account name.
+        account_name: String,
+        /// EAS host.
+        host: String,
+        /// Use SSL.
+        use_ssl: bool,
+        /// Use S/MIME.
+        use_smime: bool,
+        /// Domain lookup.
+        domain: Option<String>,
+        /// User name lookup.
+        username: Option<String>,
+        /// Email lookup.
+        email: Option<String>,
+    },
+    /// A manual step with no dedicated structure.
+    Manual {
+        /// Numbered instructions.
+        steps: Vec<String>,
+    },
+    /// A check a person or script makes, with its expected result.
+    Check {
+        /// What to run or open.
+        command: String,
+        /// What a pass looks like.
+        expect: String,
+    },
+}

@@ -1,0 +1,5 @@
+//! The `mailsec` command.
+
+fn main() -> std::process::ExitCode {
+    mailsec::cli::main()
+}

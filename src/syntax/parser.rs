@@ -1,0 +1,544 @@
+//! pest → AST. One function per rule; a shape the grammar cannot produce is a bug.
+
+use super::ast::{Block, Comment, Date, Entry, Field, File, Ident, Include, Item, Setting, Value, ValueKind, Word};
+use crate::diagnostics::{Code, Diag, Diagnostics};
+use crate::source::{FileId, Span};
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
+use pest::Parser as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/mailsec.pest"]
+struct Grammar;
+
+/// Parses `text` (file `file`) into an AST. Syntax errors are pushed into `diags`; on a
+/// syntax error the returned file is empty.
+pub fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> File {
+    match Grammar::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let top = pairs.next().expect("grammar: `file` yields one pair");
+            let mut cx = Cx { file, diags };
+            let mut items = Vec::new();
+            for pair in top.into_inner() {
+                match pair.as_rule() {
+                    Rule::include => items.push(Item::Include(cx.include(pair))),
+                    Rule::block => items.push(Item::Block(cx.block(pair))),
+                    Rule::EOI => {}
+                    r => unreachable!("grammar: unexpected {r:?} in file"),
+                }
+            }
+            File {
+                items,
+                comments: comments(text, file),
+            }
+        }
+        Err(_) => {
+            // Re-parse with pest's detailed tracking to learn which punctuation was expected;
+            // tracking costs time, so it is switched on only once a file has failed.
+            pest::set_error_detail(true);
+            let e = Grammar::parse(Rule::file, text).expect_err("the same input fails again");
+            diags.push(syntax_error(&e, text, file));
+            File::default()
+        }
+    }
+}
+
+struct Cx<'d> {
+    file: FileId,
+    diags: &'d mut Diagnostics,
+}
+
+impl Cx<'_> {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
+        debug_assert_eq!(pair.as_rule(), Rule::ident);
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn include(&mut self, pair: Pair<'_, Rule>) -> Include {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let _kw = inner.next().expect("grammar: include keyword");
+        let s = inner.next().expect("grammar: include path");
+        let path_span = self.span(&s);
+        let path = self.string(s);
+        Include { path, path_span, span }
+    }
+
+    fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let kind = self.ident(inner.next().expect("grammar: block kind"));
+        let mut header = Vec::new();
+        let mut entries = Vec::new();
+        for p in inner {
+            match p.as_rule() {
+                Rule::ident => {
+                    let id = self.ident(p);
+                    header.push(Word {
+                        text: id.name,
+                        quoted: false,
+                        span: id.span,
+                    });
+                }
+                Rule::string => {
+                    let sp = self.span(&p);
+                    header.push(Word {
+                        text: self.string(p),
+                        quoted: true,
+                        span: sp,
+                    });
+                }
+                Rule::setting => entries.push(Entry::Setting(self.setting(p))),
+                Rule::block => entries.push(Entry::Block(self.block(p))),
+                r => unreachable!("grammar: unexpected {r:?} in block"),
+            }
+        }
+        Block {
+            kind,
+            header,
+            entries,
+            span,
+        }
+    }
+
+    fn setting(&mut self, pair: Pair<'_, Rule>) -> Setting {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("grammar: setting name"));
+        let value = self.value(inner.next().expect("grammar: setting value"));
+        Setting { name, value, span }
+    }
+
+    fn value(&mut self, pair: Pair<'_, Rule>) -> Value {
+        let span = self.span(&pair);
+        let text = pair.as_str();
+        let kind = match pair.as_rule() {
+            Rule::string => ValueKind::Str(self.string(pair)),
+            Rule::list => ValueKind::List(pair.into_inner().map(|p| self.value(p)).collect()),
+            Rule::record => ValueKind::Record(
+                pair.into_inner()
+                    .map(|f| {
+                        let mut it = f.into_inner();
+                        let name = self.ident(it.next().expect("grammar: field name"));
+                        let value = self.value(it.next().expect("grammar: field value"));
+                        Field { name, value }
+                    })
+                    .collect(),
+            ),
+            Rule::call => {
+                let mut it = pair.into_inner();
+                let name = self.ident(it.next().expect("grammar: call name"));
+                ValueKind::Call(name, it.map(|p| self.value(p)).collect())
+            }
+            Rule::boolean => ValueKind::Bool(text == "true"),
+            Rule::reference => ValueKind::Ref(text.to_string()),
+            Rule::hostname => ValueKind::Hostname(text.to_string()),
+            Rule::number => match text.parse::<i64>() {
+                Ok(n) => ValueKind::Int(n),
+                Err(_) => self.invalid(span, "number is too large", "numbers are 64-bit integers"),
+            },
+            Rule::ipv4 => match text.parse::<Ipv4Addr>() {
+                Ok(a) => ValueKind::Ip(IpAddr::V4(a)),
+                Err(_) => self.invalid(
+                    span,
+                    &format!("`{text}` is not an IPv4 address"),
+                    "each of the four parts is 0..=255, without leading zeros",
+                ),
+            },
+            Rule::ipv6 => match text.parse::<Ipv6Addr>() {
+                Ok(a) => ValueKind::Ip(IpAddr::V6(a)),
+                Err(_) => self.invalid(
+                    span,
+                    &format!("`{text}` is not an IPv6 address"),
+                    "write eight groups of hex digits, with `::` once for a run of zeros",
+                ),
+            },
+            Rule::cidr4 | Rule::cidr6 => self.cidr(text, span),
+            Rule::date => self.date(text, span),
+            Rule::duration => self.duration(text, span),
+            Rule::size => self.size(text, span),
+            r => unreachable!("grammar: unexpected {r:?} as a value"),
+        };
+        Value { kind, span }
+    }
+
+    fn invalid(&mut self, span: Span, message: &str, help: &str) -> ValueKind {
+        self.diags.push(
+            Diag::new(Code::InvalidLiteral, span, message)
+                .label("invalid value")
+                .help(help),
+        );
+        ValueKind::Invalid
+    }
+
+    fn cidr(&mut self, text: &str, span: Span) -> ValueKind {
+        let (addr, prefix) = text.split_once('/').expect("grammar: cidr has `/`");
+        let Ok(addr) = addr.parse::<IpAddr>() else {
+            return self.invalid(
+                span,
+                &format!("`{text}` is not an address range"),
+                "write an address and a prefix length, like `10.0.0.0/8` or `2001:db8::/32`",
+            );
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        match prefix.parse::<u8>() {
+            Ok(p) if p <= max => ValueKind::Cidr(addr, p),
+            _ => self.invalid(
+                span,
+                &format!("prefix length `/{prefix}` is larger than {max}"),
+                &format!(
+                    "the prefix length of an {} range is 0..={max}",
+                    if max == 32 { "IPv4" } else { "IPv6" }
+                ),
+            ),
+        }
+    }
+
+    fn date(&mut self, text: &str, span: Span) -> ValueKind {
+        let parts: Vec<u32> = text.split('-').filter_map(|p| p.parse().ok()).collect();
+        if let [y, m, d] = parts[..] {
+            let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            let days = match m {
+                1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+                4 | 6 | 9 | 11 => 30,
+                2 if leap => 29,
+                2 => 28,
+                _ => 0,
+            };
+            if (1..=days).contains(&d) && (1900..=9999).contains(&y) {
+                return ValueKind::Date(Date {
+                    year: y as u16,
+                    month: m as u8,
+                    day: d as u8,
+                });
+            }
+        }
+        self.invalid(
+            span,
+            &format!("`{text}` is not a calendar date"),
+            "write a date as YYYY-MM-DD, like `2026-12-01`",
+        )
+    }
+
+    fn duration(&mut self, text: &str, span: Span) -> ValueKind {
+        let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let unit = &text[digits.len()..];
+        let mult: u64 = match unit {
+            "ms" => 0,
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 604_800,
+            _ => unreachable!("grammar: duration unit {unit}"),
+        };
+        match digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| if mult == 0 { Some(n / 1000) } else { n.checked_mul(mult) })
+        {
+            Some(secs) => ValueKind::Duration(secs),
+            None => self.invalid(
+                span,
+                "duration is too large",
+                "durations count in seconds as 64-bit integers",
+            ),
+        }
+    }
+
+    fn size(&mut self, text: &str, span: Span) -> ValueKind {
+        let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let unit = &text[digits.len()..];
+        let mult: u64 = match unit {
+            "B" => 1,
+            "KB" => 1000,
+            "MB" => 1_000_000,
+            "GB" => 1_000_000_000,
+            "KiB" => 1024,
+            "MiB" => 1024 * 1024,
+            "GiB" => 1024 * 1024 * 1024,
+            _ => unreachable!("grammar: size unit {unit}"),
+        };
+        match digits.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)) {
+            Some(bytes) => ValueKind::Size(bytes),
+            None => self.invalid(span, "size is too large", "sizes count in bytes as 64-bit integers"),
+        }
+    }
+
+    /// Resolves escapes of a `string` pair.
+    fn string(&mut self, pair: Pair<'_, Rule>) -> String {
+        debug_assert_eq!(pair.as_rule(), Rule::string);
+        let span = self.span(&pair);
+        let raw = pair.as_str();
+        let body = &raw[1..raw.len() - 1];
+        let mut out = String::with_capacity(body.len());
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next().map(|(_, c)| c) {
+                Some('"') => out.push('"'),
+                Some('\\') => out.push('\\'),
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('u') => {
+                    let rest = &body[i + 2..];
+                    let close = rest.find('}').expect("grammar: \\u{…} is closed");
+                    let hex = &rest[1..close];
+                    for _ in 0..=close {
+                        chars.next();
+                    }
+                    match u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
+                        Some(ch) => out.push(ch),
+                        None => {
+                            let start = span.start as usize + 1 + i;
+                            let esc = Span::new(self.file, start, start + 3 + close);
+                            self.diags.push(
+                                Diag::new(
+                                    Code::InvalidLiteral,
+                                    esc,
+                                    format!("`\\u{{{hex}}}` is not a Unicode character"),
+                                )
+                                .label("invalid escape")
+                                .help("use a scalar value: 0..=D7FF or E000..=10FFFF"),
+                            );
+                        }
+                    }
+                }
+                _ => unreachable!("grammar: escapes are checked"),
+            }
+        }
+        out
+    }
+}
+
+/// Collects `#` comments outside strings.
+fn comments(text: &str, file: FileId) -> Vec<Comment> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'#' => {
+                let start = i;
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                out.push(Comment {
+                    text: text[start + 1..i].trim_end_matches('\r').to_string(),
+                    span: Span::new(file, start, i),
+                });
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Readable name of what a rule stands for, for "expected …" messages.
+fn describe(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::file | Rule::EOI => "end of file",
+        Rule::include | Rule::kw_include => "`include`",
+        Rule::block => "a block",
+        Rule::setting => "a setting (`name = value`)",
+        Rule::ident => "a name",
+        Rule::list => "a list `[…]`",
+        Rule::record => "a record `{ key = value }`",
+        Rule::field => "a record field (`key = value`)",
+        Rule::call => "a call like `secret(\"NAME\")`",
+        Rule::boolean => "`true` or `false`",
+        Rule::reference => "a name",
+        Rule::hostname => "a host name",
+        Rule::number => "a number",
+        Rule::duration => "a duration like `30d`",
+        Rule::size => "a size like `10MiB`",
+        Rule::date => "a date like `2026-12-01`",
+        Rule::ipv4 | Rule::ipv6 => "an IP address",
+        Rule::cidr4 | Rule::cidr6 => "an address range",
+        Rule::string | Rule::string_inner => "a string",
+        Rule::item | Rule::entry => "a block or a setting",
+        Rule::header => "a name",
+        Rule::value => "a value",
+        Rule::escape => "an escape (\\\" \\\\ \\n \\t \\r \\u{…})",
+        Rule::WHITESPACE | Rule::COMMENT | Rule::ident_char | Rule::label | Rule::octet | Rule::ipv6_body => {
+            return None
+        }
+    })
+}
+
+/// Turns pest's error into an MS0001 with plain-words expectations.
+fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId) -> Diag {
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let mut expected: Vec<&str> = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.iter().filter_map(|r| describe(*r)).collect(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    // A value position lists every literal kind; say "a value" instead of fifteen options.
+    let literal_kinds = expected
+        .iter()
+        .filter(|d| {
+            matches!(
+                **d,
+                "a string" | "a number" | "an IP address" | "a date like `2026-12-01`" | "a host name" | "a list `[…]`"
+            )
+        })
+        .count();
+    if literal_kinds >= 3 {
+        expected.retain(|d| {
+            !matches!(
+                *d,
+                "a string"
+                    | "a number"
+                    | "an IP address"
+                    | "an address range"
+                    | "a date like `2026-12-01`"
+                    | "a duration like `30d`"
+                    | "a size like `10MiB`"
+                    | "a host name"
+                    | "a list `[…]`"
+                    | "a record `{ key = value }`"
+                    | "a call like `secret(\"NAME\")`"
+                    | "`true` or `false`"
+                    | "a name"
+            )
+        });
+        expected.insert(0, "a value");
+    }
+    // Punctuation is not a rule, so it is not in `positives`; pest's parse attempts have it.
+    if let Some(attempts) = e.parse_attempts() {
+        for token in attempts.expected_tokens() {
+            {
+                let d = match token.to_string().as_str() {
+                    "}" => "`}`",
+                    "{" => "`{`",
+                    "=" => "`=`",
+                    "]" => "`]`",
+                    ")" => "`)`",
+                    "(" => "`(`",
+                    "," => "`,`",
+                    "\"" => "`\"`",
+                    _ => continue,
+                };
+                expected.push(d);
+            }
+        }
+    }
+    let found = found_at(text, pos);
+    let at_end = pos >= text.len();
+    let mut uniq: Vec<&str> = Vec::new();
+    for x in expected {
+        if !uniq.contains(&x) {
+            uniq.push(x);
+        }
+    }
+    let expectation = match uniq.len() {
+        0 => "unexpected input".to_string(),
+        1 => format!("expected {}", uniq[0]),
+        _ => {
+            let last = uniq.pop().expect("non-empty");
+            format!("expected {} or {}", uniq.join(", "), last)
+        }
+    };
+    let (message, label) = if at_end {
+        (
+            format!("{expectation}, found end of file"),
+            "file ends here".to_string(),
+        )
+    } else {
+        (format!("{expectation}, found {found}"), format!("unexpected {found}"))
+    };
+    let end = if at_end { pos } else { pos + found_len(text, pos) };
+    let mut d = Diag::new(Code::Syntax, Span::new(file, pos, end), message).label(label);
+    if let Some(h) = hint(text, pos) {
+        d = d.help(h);
+    }
+    d
+}
+
+/// A short description of the text at `pos`.
+fn found_at(text: &str, pos: usize) -> String {
+    let rest = &text[pos..];
+    let c = rest.chars().next().unwrap_or(' ');
+    match c {
+        '"' => {
+            if rest[1..]
+                .find('"')
+                .is_none_or(|q| rest[1..].find('\n').is_some_and(|n| n < q))
+            {
+                "an unterminated string".into()
+            } else {
+                "a string".into()
+            }
+        }
+        '\n' | '\r' => "end of line".into(),
+        c if c.is_alphanumeric() || c == '_' => {
+            let w: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-' || *c == '.')
+                .take(40)
+                .collect();
+            format!("`{w}`")
+        }
+        c if c.is_control() => format!("control character U+{:04X}", c as u32),
+        c => format!("`{c}`"),
+    }
+}
+
+fn found_len(text: &str, pos: usize) -> usize {
+    let rest = &text[pos..];
+    let c = rest.chars().next().unwrap_or(' ');
+    if c.is_alphanumeric() || c == '_' {
+        rest.char_indices()
+            .take_while(|(_, c)| c.is_alphanumeric() || *c == '_' || *c == '-' || *c == '.')
+            .take(40)
+            .last()
+            .map_or(1, |(i, c)| i + c.len_utf8())
+    } else {
+        c.len_utf8()
+    }
+}
+
+/// A targeted hint for common mistakes.
+fn hint(text: &str, pos: usize) -> Option<String> {
+    let rest = &text[pos..];
+    if rest.starts_with('"')
+        && rest[1..]
+            .find('"')
+            .is_none_or(|q| rest[1..].find('\n').is_some_and(|n| n < q))
+    {
+        return Some("close the string with `\"` on the same line; write `\\n` for a line break".into());
+    }
+    if rest.starts_with('\'') {
+        return Some("strings use double quotes: \"like this\"".into());
+    }
+    if rest.starts_with(':') {
+        return Some("settings are written `name = value`".into());
+    }
+    if rest.starts_with(';') {
+        return Some("settings are separated by line breaks, not `;`".into());
+    }
+    None
+}

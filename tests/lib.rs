@@ -1,0 +1,8 @@
+//! The one integration-test binary: a module per feature.
+
+mod common;
+
+mod cli;
+mod ir;
+mod robustness;
+mod syntax;
