@@ -147,7 +147,7 @@ pub(crate) fn block(b: &Block, diags: &mut Diagnostics, refs: &mut Vec<PendingRe
                     format!("`{}` needs `{}`", spec.kind, f.name),
                 )
                 .label(format!("this {} has no `{}`", spec.kind, f.name))
-                .help(format!("add `{} = <{}>`", f.name, f.ty.describe())),
+                .help(format!("add `{} = …` with {}", f.name, f.ty.describe())),
             );
         }
     }
@@ -403,7 +403,7 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
                             format!("`{}` needs the field `{}`", field.name, f.name),
                         )
                         .label(format!("no `{}` here", f.name))
-                        .help(format!("add `{} = <{}>`", f.name, f.ty.describe())),
+                        .help(format!("add `{} = …` with {}", f.name, f.ty.describe())),
                     );
                     ok = false;
                 }

@@ -34,7 +34,7 @@ impl Diag {
         Diag {
             code,
             severity: code.severity(),
-            message: message.into(),
+            message: shorten(&message.into()),
             span,
             label: String::new(),
             labels: Vec::new(),
@@ -45,21 +45,21 @@ impl Diag {
     /// Sets the text under the primary span.
     #[must_use]
     pub fn label(mut self, text: impl Into<String>) -> Self {
-        self.label = text.into();
+        self.label = shorten(&text.into());
         self
     }
 
     /// Adds a secondary label.
     #[must_use]
     pub fn with(mut self, span: Span, text: impl Into<String>) -> Self {
-        self.labels.push((span, text.into()));
+        self.labels.push((span, shorten(&text.into())));
         self
     }
 
     /// Sets the help line.
     #[must_use]
     pub fn help(mut self, text: impl Into<String>) -> Self {
-        self.help = Some(text.into());
+        self.help = Some(shorten(&text.into()));
         self
     }
 
@@ -135,6 +135,44 @@ impl IntoIterator for Diagnostics {
     fn into_iter(self) -> Self::IntoIter {
         self.items.into_iter()
     }
+}
+
+/// Longest quoted user text kept in a message.
+const MAX_QUOTED: usize = 60;
+
+/// Cuts every backticked or double-quoted run longer than [`MAX_QUOTED`] characters, so a
+/// 10 MB name in the input cannot make a 10 MB message.
+fn shorten(text: &str) -> String {
+    if text.len() <= MAX_QUOTED * 2 {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len().min(1024));
+    let mut quote: Option<char> = None;
+    let mut run = 0usize;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            Some(_) => {
+                run += 1;
+                if run <= MAX_QUOTED {
+                    out.push(c);
+                } else if run == MAX_QUOTED + 1 {
+                    out.push('…');
+                }
+            }
+            None => {
+                if c == '`' || c == '"' {
+                    quote = Some(c);
+                    run = 0;
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 /// "did you mean" candidate: the closest of `candidates` to `name`, if close enough.
