@@ -308,7 +308,34 @@ fn retirements(unit: &Unit, diags: &mut Diagnostics) {
 }
 
 fn smime(unit: &Unit, diags: &mut Diagnostics) {
+    let org = unit.organization();
     for s in unit.of_kind("smime") {
+        if let (Some(org), Some(mode)) = (org, s.text("mode")) {
+            let online = org.version("exchange").as_deref() == Some("online");
+            let problem = match mode {
+                "cloud" if !online => Some((
+                    "cloud-only S/MIME needs `exchange = online`",
+                    "the organization runs Exchange on premises",
+                )),
+                "on_premises" if online => Some((
+                    "on-premises S/MIME needs an on-premises `exchange` version",
+                    "the organization is Exchange Online",
+                )),
+                "hybrid" | "cloud" if !org.has("tenant") => Some((
+                    "S/MIME in Exchange Online needs the organization's `tenant`",
+                    "no `tenant` here",
+                )),
+                _ => None,
+            };
+            if let Some((message, label)) = problem {
+                diags.push(
+                    Diag::new(Code::ConflictingSettings, s.span_of("mode"), message)
+                        .label(format!("mode `{mode}`"))
+                        .with(org.name_span(), label)
+                        .help("make `mode` match the organization: `cloud` for Exchange Online only, `hybrid` for on-premises plus a tenant, `on_premises` without a tenant"),
+                );
+            }
+        }
         if s.text("mode") == Some("hybrid") {
             if let Some(v) = s.text("dirsync_version") {
                 if version_lt(v, "6593.0012") {
@@ -531,6 +558,24 @@ fn chains(unit: &Unit, diags: &mut Diagnostics) {
                     .with(auth.span_of("kind"), "declared external here")
                     .help("issue the user certificates from an `enterprise` authority of the SEG's domain"),
                 );
+            }
+        }
+        // Every member of the target array answers for the last hop: none may require
+        // certificates either.
+        if let Some(asa) = c.text("target").and_then(|t| unit.get(t)) {
+            for (member, _) in asa.list_spans("members") {
+                if path.iter().any(|(n, _)| *n == member) || member == term {
+                    continue;
+                }
+                for b in iis_blocks(unit, &member).filter(|b| wants_certs(b)) {
+                    diags.push(
+                        Diag::new(Code::DoubleCertTermination, b.span_of("auth"), format!("array member `{member}` requires client certificates, but `{term}` authenticates them in chain `{}`", c.name()))
+                            .label("second certificate authentication")
+                            .with(c.span_of("client_certificates"), "the chain terminates client certificates here")
+                            .with(asa.span_of("members"), "member of the delegation target")
+                            .help(format!("set `auth = password` on the `{}` of `{member}`; behind a delegating hop it accepts Kerberos", b.kind())),
+                    );
+                }
             }
         }
         // Load-balanced Exchange behind the chain needs the ASA as target.

@@ -394,6 +394,7 @@ pub(crate) const BLOCKS: &[BlockSpec] = &[
             req("server", Ty::Ref(&["server"])),
             req("certificate", Ty::Ref(&["certificate"])),
             req("auth", Ty::Enum(LISTENER_AUTH)),
+            opt("authority", Ty::Ref(&["authority"])),
             opt("description", Ty::Str),
             opt("addresses", Ty::List(&Ty::Ip)),
             opt("require_ssl", Ty::Bool),

@@ -283,13 +283,12 @@ impl<'a> Cx<'a> {
             let host = dc
                 .clone()
                 .unwrap_or_else(|| self.pseudo(ACTIVE_DIRECTORY, HostKind::ActiveDirectory));
-            for text in [
-                "Firewalls pass Kerberos (88), LDAP (389) and HTTPS (443) between the gateways (TMG/SEG), the domain controllers and the Exchange servers",
-                "The certificate authority, TMG and SEG are in one enterprise Active Directory domain",
-                "Clocks of TMG, SEG, Exchange and the domain controllers are within 5 minutes of each other (Kerberos rejects larger skew)",
+            for (slug, summary, text) in [
+                ("firewall", "Confirm firewall paths for Kerberos delegation", "Firewalls pass Kerberos (88), LDAP (389) and HTTPS (443) between the gateways (TMG/SEG), the domain controllers and the Exchange servers"),
+                ("domain", "Confirm the CA and gateways share one domain", "The certificate authority, TMG and SEG are in one enterprise Active Directory domain"),
+                ("time", "Confirm clocks are within 5 minutes", "Clocks of TMG, SEG, Exchange and the domain controllers are within 5 minutes of each other (Kerberos rejects larger skew)"),
             ] {
-                let n = self.ops.len();
-                self.op(format!("prereq/kerberos/{n}"), &host, Phase::Prerequisites, Mode::Manual, "Confirm Kerberos delegation prerequisites".into(), &[], &[], Action::Prerequisite { text: text.into() });
+                self.op(format!("prereq/kerberos-{slug}"), &host, Phase::Prerequisites, Mode::Manual, summary.into(), &[], &[], Action::Prerequisite { text: text.into() });
             }
         }
         for a in self.unit.of_kind("ws1_authority") {
@@ -901,15 +900,22 @@ impl<'a> Cx<'a> {
         self.block = None;
     }
 
-    /// The hop that terminates client certificates, for chains containing `server`.
+    /// Whether `server` sits behind the hop that terminates client certificates in some
+    /// chain, so it receives delegated Kerberos tickets rather than certificates.
     fn behind_gateway(&self, server: &str) -> bool {
         self.unit.of_kind("chain").any(|c| {
             let path = c.list("path");
             let term = c.text("client_certificates").unwrap_or("");
             let term_pos = path.iter().position(|p| p == term);
-            let pos = path.iter().position(|p| p == server);
+            let pos = path.iter().position(|p| p == server).or_else(|| {
+                // Members of the target array stand where the last hop stands.
+                let asa = c.text("target").and_then(|t| self.unit.get(t))?;
+                asa.list("members")
+                    .iter()
+                    .any(|m| m == server)
+                    .then(|| path.len().saturating_sub(1))
+            });
             matches!((term_pos, pos), (Some(t), Some(p)) if p > t)
-                || (pos.is_some() && term_pos.is_some_and(|t| pos.is_some_and(|p| p > t)))
         })
     }
 
