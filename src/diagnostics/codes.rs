@@ -132,7 +132,12 @@ or duration that overflows, or an unknown string escape.
 
     IncludeNotFound = "MS0007", Error, "included file cannot be read",
 "An `include \"path\"` names a file that does not exist or cannot be read. Paths are relative
-to the including file.";
+to the file that contains the include, not to the current directory:
+
+    # in estate/units/one-mail.mailsec
+    include \"../lib/partners.mailsec\"   # reads estate/lib/partners.mailsec
+
+Check the spelling and the extension, and that the file is below the compile root.";
 
     IncludeCycle = "MS0008", Error, "include cycle",
 "A file includes itself, directly or through other files. Includes form a tree: move the
@@ -145,7 +150,10 @@ directory makes that directory the root. This keeps a unit from reading arbitrar
 the machine that builds it (for example in CI).";
 
     FileTooLarge = "MS0010", Error, "file too large",
-"Intent files are limited to 16 MiB. Split the estate into several units or libraries.";
+"Intent files are limited to 16 MiB. Real intent is a few kilobytes per estate; a larger file
+is almost always generated or the wrong file. Split a very large estate into one unit per
+organization and put shared definitions (partner authorities, CA chains) into libraries
+that the units `include`.";
 
     UnknownBlock = "MS0100", Error, "unknown block kind",
 "The word before `{` names no kind of block mailsec knows. Top-level kinds are:
@@ -156,18 +164,36 @@ them; the message suggests the closest one.";
 
     UnknownSetting = "MS0101", Error, "unknown setting",
 "The setting is not one of the block kind's settings. Typos are the usual cause; the help
-line suggests the closest known setting.";
+line suggests the closest known setting, or lists every setting the block takes.
+
+    send_connector \"Out\" {
+      requre_tls = true    # error: unknown setting, did you mean `require_tls`?
+    }
+
+Settings that belong to another block kind are reported here too: `remote_ips` is a setting
+of `receive_connector`, not of `send_connector`.";
 
     DuplicateSetting = "MS0102", Error, "setting given twice",
-"A setting may appear once per block. Keep one; if both values are meant, use a list.";
+"A setting may appear once per block; a second one would silently win or lose depending on
+the tool, so mailsec refuses both. Keep one. If both values are meant, use a list:
+
+    smart_hosts = [relay1.partner.example, relay2.partner.example]
+
+The same holds for the fields of a record such as `subject = { CN = \"…\" }`.";
 
     MissingSetting = "MS0103", Error, "required setting missing",
-"The block kind needs this setting to produce correct artefacts (for example a
-`receive_connector` needs its `server` and `remote_ips`). Add it.";
+"The block kind needs this setting to produce correct artefacts: a `receive_connector` needs
+its `server`, `remote_ips` and `auth`; a `certificate` its `subject`, `key` and `servers`; a
+`ws1_profile` its `platform`, `template`, `account_name` and `host`. The help line names the
+missing setting and the kind of value it takes. Some settings are required only together
+with others (a many-to-one `cert_mapping` needs `account`); those are reported here too.";
 
     ConflictingSettings = "MS0104", Error, "settings exclude each other",
-"Two settings were given that cannot both hold (for example a send connector with both
-`smart_hosts` and `dns_routing = true`). Keep the one you mean.";
+"Two settings were given that cannot both hold, or a setting contradicts the organization:
+a send connector with both `smart_hosts` and `dns_routing = true`; a `transition_cost` on a
+retired receive connector (only send connectors have a cost); S/MIME `mode = cloud` in an
+organization that runs Exchange on premises; a chain whose `client_certificates` hop is not
+on its `path`. Keep the one you mean; the labels show both places.";
 
     TypeMismatch = "MS0105", Error, "wrong type of value",
 "The value has the wrong type for the setting: a string where a list is expected, a number
@@ -175,20 +201,35 @@ where a size is expected, and so on. The message names the expected type. Units 
 `upload_read_ahead = 10MiB`, `renewal = 30d`.";
 
     UnknownVariant = "MS0106", Error, "unknown value",
-"The setting takes one of a fixed set of words (for example `auth = [tls, basic,
-integrated]`). The help line lists them and suggests the closest.";
+"The setting takes one of a fixed set of words, written bare (without quotes):
+
+    auth              = [tls, basic, integrated]
+    permission_groups = [anonymous, exchange_users, exchange_servers]
+    exchange          = 2019
+
+The help line lists the accepted words and suggests the closest to what was written.";
 
     DuplicateName = "MS0107", Error, "name defined twice",
-"Two blocks of the same namespace have the same name. Names identify servers, authorities,
-certificates and connectors across files; each must be unique within a unit.";
+"Two blocks have the same name. Servers, authorities, certificates, gateways, chains and
+Workspace ONE objects share one namespace across the unit and its includes, so `hub01`
+cannot be both a server and a certificate. Connectors are named by display strings, unique
+per connector kind. The secondary label shows where the name was first defined, possibly
+in an included library.";
 
     UnresolvedReference = "MS0108", Error, "unknown name",
-"A reference names nothing declared in the unit or its includes. Check the spelling (the help
-line suggests the closest name) or add the missing block or include.";
+"A reference names nothing declared in the unit or its includes. References are bare names:
+
+    issuer  = ssha_root      # an `authority ssha_root { … }` must exist
+    servers = [hub01]
+
+Check the spelling (the help line suggests the closest name of the right kind) or add the
+missing block, or the `include` of the library that declares it.";
 
     WrongReferenceKind = "MS0109", Error, "reference to the wrong kind of block",
 "The name exists but is a different kind of block than the setting needs: for example
-`issuer = hub01` where `hub01` is a server and an authority is expected.";
+`issuer = hub01` where `hub01` is a server and an authority is expected, or a publishing
+rule's `listener` naming a certificate. The secondary label shows where the name is
+defined; the help line suggests a block of the right kind.";
 
     BadHeader = "MS0110", Error, "block header is malformed",
 "The words between the block kind and `{` are wrong for the kind: most blocks take one name
@@ -197,16 +238,26 @@ name, and `retire` takes the kind and name of what it retires
 (`retire send_connector \"To ISP\"`).";
 
     TwoOrganizations = "MS0111", Error, "more than one organization in a unit",
-"A compilation unit describes one estate and has exactly one `organization` block. Put the
-second organization in its own file.";
+"A compilation unit describes one estate and has exactly one `organization` block: its
+Exchange version and SMTP domains decide which cmdlets and parameters every script uses.
+Two organizations in one unit (in one file or through includes) would make that ambiguous.
+Put the second organization in its own file; shared definitions go into a library that
+both include.";
 
     NotAllowedHere = "MS0112", Error, "block not allowed here",
-"This kind of block cannot be nested where it stands (for example a `server` inside a
-`certificate`). Move it to the top level of the file.";
+"Blocks stand at the top level of a file and refer to each other by name; they cannot be
+nested (for example a `server` inside a `certificate`).
+
+    server hub01 { fqdn = hub01.contoso.local  roles = [hub_transport] }
+    certificate smtp { … servers = [hub01] }
+
+Move the inner block to the top level and reference it.";
 
     OutOfRange = "MS0113", Error, "value out of range",
-"The number is outside what the product accepts: key sizes 1024..=16384, costs 1..=100,
-upload_read_ahead up to 2 GiB, renewal periods of whole days, TCP ports 1..=65535.";
+"The number is outside what the product accepts: RSA key sizes 512..=16384 for certificates
+(and 1024..=16384 for Workspace ONE templates), address-space costs 1..=100, TCP ports
+1..=65535. The message names the allowed range; values that are legal but weak (a 1024-bit
+key) are warnings of their own (MS0200).";
 
     UnknownLookup = "MS0114", Error, "unknown Workspace ONE lookup value",
 "Workspace ONE replaces `{Name}` placeholders in templates and profiles with device or user
@@ -227,12 +278,19 @@ Exchange scripts prompt with Get-Credential (or read a declared credential store
 tell the operator where to enter it.";
 
     BadCall = "MS0116", Error, "unknown function or wrong arguments",
-"Values can be built with `secret(\"NAME\")`, `file(\"path\")` and `basic(secret(\"NAME\"))`.
-The function name or the number or type of arguments is wrong.";
+"Values can be built with three functions:
+
+    secret(\"NAME\")            a secret, by reference (letters, digits, `_`, `-`, `.`)
+    file(\"path\")              a file on the machine where the step runs
+    basic(secret(\"NAME\"))     Basic smart-host authentication with that secret
+
+The function name, or the number or type of its arguments, is wrong.";
 
     EmptyList = "MS0117", Error, "list must not be empty",
-"The setting needs at least one entry: an empty `remote_ips` would accept mail from nowhere,
-an empty `smart_hosts` would route nowhere.";
+"The setting needs at least one entry: an empty `remote_ips` would make a receive connector
+that accepts mail from nowhere, an empty `source_servers` a send connector that no server
+runs, an empty `roles` a server that receives no artefact. Give the entries, or remove the
+block if it is not needed.";
 
     InvalidHostname = "MS0118", Error, "invalid host name",
 "Host names are DNS names: labels of letters, digits and hyphens separated by dots, each at
@@ -240,7 +298,10 @@ most 63 characters, no leading or trailing hyphen, 253 characters in all. URLs, 
 paths are not host names (write `mail.contoso.com`, not `https://mail.contoso.com/`).";
 
     DuplicateEntry = "MS0119", Error, "list entry given twice",
-"The list names the same entry twice. Remove the repetition.";
+"The list names the same entry twice, for example the same partner address in `remote_ips`
+or the same server in `servers`. Exchange would store it once, so the repetition is at best
+noise and often a sign that a different value was meant (a mistyped second address). Remove
+the repetition or correct the value; the secondary label shows the first entry.";
 
     WeakKey = "MS0200", Warning, "RSA key shorter than 2048 bits",
 "Keys below 2048 bits are deprecated (NIST SP 800-131A) and refused by many partners and
@@ -255,8 +316,10 @@ credentials and the mail in clear. The connector wizard leaves RequireTLS off; m
 `Set-SendConnector -RequireTLS $true` when you write `require_tls = true`.";
 
     IgnoreStartTls = "MS0202", Error, "connector ignores STARTTLS",
-"`ignore_starttls = true` makes the send connector never offer TLS, which contradicts a
-partner TLS route. Leave it false.";
+"`ignore_starttls = true` makes the send connector ignore the STARTTLS offer of the next hop,
+so mail and credentials always travel in clear, whatever `require_tls` says. The ONE Mail
+guide checks `IgnoreSTARTTLS : False` after the wizard; mailsec emits
+`-IgnoreSTARTTLS $false` and verifies it. Write `ignore_starttls = false` or leave it out.";
 
     OpenRelayRange = "MS0203", Warning, "receive connector open to every address",
 "A partner receive connector should accept connections only from the partner's sending
@@ -301,7 +364,10 @@ certificates; it accepts the delegated Kerberos ticket with Windows authenticati
 
     EasHostNotHost = "MS0211", Error, "ActiveSync host must be a bare host name",
 "The Exchange ActiveSync payload's host is a host name only: no `https://` and no
-`/Microsoft-Server-ActiveSync`; the device adds both.";
+`/Microsoft-Server-ActiveSync`; the device adds both. With them the device builds a URL
+like `https://https://mail.contoso.com/…` and the account never syncs.
+
+    host = \"mail.contoso.com\"";
 
     EasSanMissing = "MS0212", Warning, "EAS certificate template lacks email or UPN in the SAN",
 "Certificates used for ActiveSync mapping or SEG delegation need the user's email address and
@@ -317,8 +383,9 @@ certificate template on the CA, or the CA rejects the request.";
 exposes the key for nothing. Leave it false.";
 
     IosOnlyOption = "MS0215", Error, "option only exists on iOS",
-"`force_key_generation_on_device` is an iOS-only option of the Workspace ONE template; the
-profile it is used with targets another platform.";
+"`force_key_generation_on_device` is an iOS-only option of the Workspace ONE template; a
+profile for Android, Windows or macOS that uses the template would not get the key
+generated on the device as intended. Use a separate template for iOS, or drop the option.";
 
     UploadReadAheadSmall = "MS0216", Warning, "uploadReadAheadSize too small for client certificates",
 "When IIS renegotiates TLS to ask for a client certificate it must buffer the request body;
@@ -341,8 +408,10 @@ one account shared by all of them: an alternate service account (ASA). Declare a
 `service_account` with the array members and use it as the delegation target.";
 
     StandaloneCa = "MS0220", Error, "a standalone CA cannot serve this",
-"NDES for Workspace ONE and NTAuth logon need an enterprise CA (integrated with Active
-Directory). Use an authority of kind `enterprise`.";
+"NDES for Workspace ONE, AD CS requests from Workspace ONE, and NTAuth (UPN) logon with client
+certificates need an enterprise CA, integrated with Active Directory and publishing its
+templates there. A standalone CA has no templates and is not trusted for logon. Use an
+authority of `kind = enterprise`.";
 
     VersionParameter = "MS0221", Error, "setting not supported by the Exchange version",
 "The setting maps to a cmdlet parameter that the organization's Exchange version does not
@@ -367,8 +436,10 @@ Client Authentication extended key usage (1.3.6.1.5.5.7.3.2). Add `client_auth` 
 retirement a gate: `after = \"...\"` (a manual approval) or `not_before = <date>`.";
 
     SpnFarm = "MS0226", Warning, "load-balanced TMG rule should use `http/*`",
-"When TMG load-balances a web farm it requests tickets for each farm member; the rule's SPN
-must be `http/*`.";
+"When TMG load-balances a web farm it requests a ticket for whichever member serves the
+request, so the publishing rule's Kerberos constrained delegation SPN must be the wildcard
+`http/*` (and delegation must be allowed to each member's `http/<fqdn>`). A single-server SPN
+works for one member and fails for the others.";
 
     NoIssuer = "MS0227", Warning, "certificate has no issuer",
 "Without an issuer mailsec cannot emit the trust steps (root into LocalMachine\\Root,

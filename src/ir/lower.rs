@@ -694,8 +694,11 @@ impl<'a> Cx<'a> {
                 },
             );
         }
-        self.block = None;
         for server in restart {
+            self.block = self
+                .unit
+                .of_kind("receive_connector")
+                .find(|r| r.text("server") == Some(server.as_str()));
             self.op(
                 format!("restart-transport/{server}"),
                 &server,

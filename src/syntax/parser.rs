@@ -446,6 +446,13 @@ fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId) -> Diag 
             }
         }
     }
+    // Drop punctuation already implied by a listed construct.
+    if expected.contains(&"a value") {
+        expected.retain(|d| !matches!(*d, "`{`" | "`[`" | "`\"`" | "`(`"));
+    }
+    if expected.contains(&"a string") {
+        expected.retain(|d| *d != "`\"`");
+    }
     let found = found_at(text, pos);
     let at_end = pos >= text.len();
     let mut uniq: Vec<&str> = Vec::new();

@@ -20,6 +20,8 @@ pub enum DecodeError {
     Binary(usize),
     /// Invalid UTF-8 at this offset.
     NotUtf8(usize),
+    /// A UTF-16 byte-order mark.
+    Utf16,
 }
 
 impl DecodeError {
@@ -39,6 +41,8 @@ impl DecodeError {
                 format!("file contains a NUL byte at byte {at}; it is not a text file"),
             )
             .help("an intent file is UTF-8 text; check the path does not name a certificate or archive"),
+            DecodeError::Utf16 => Diag::new(Code::NotUtf8, Span::new(file, 0, 0), "file is UTF-16, not UTF-8")
+                .help("save the file as UTF-8 (in Notepad: Save As, Encoding UTF-8)"),
             DecodeError::NotUtf8(at) => Diag::new(
                 Code::NotUtf8,
                 Span::new(file, 0, 0),
@@ -53,6 +57,9 @@ impl DecodeError {
 pub(crate) fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(DecodeError::TooLarge(bytes.len()));
+    }
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(DecodeError::Utf16);
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
