@@ -57,6 +57,8 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The text (lossy only when the file was not UTF-8, in which case it was rejected).
     pub text: String,
+    /// Byte offset of the start of every line, for fast line/column lookups.
+    line_starts: Vec<u32>,
 }
 
 /// All files of a compilation, addressed by [`FileId`].
@@ -69,7 +71,18 @@ impl SourceMap {
     /// Adds a file and returns its id.
     pub fn add(&mut self, name: String, path: PathBuf, text: String) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).expect("fewer than 4 billion files"));
-        self.files.push(SourceFile { name, path, text });
+        let line_starts = std::iter::once(0)
+            .chain(
+                text.match_indices('\n')
+                    .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+            )
+            .collect();
+        self.files.push(SourceFile {
+            name,
+            path,
+            text,
+            line_starts,
+        });
         id
     }
 
@@ -86,11 +99,11 @@ impl SourceMap {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, file: FileId, offset: u32) -> (usize, usize) {
-        let text = &self.get(file).text;
-        let offset = (offset as usize).min(text.len());
-        let before = &text[..floor_char_boundary(text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let f = self.get(file);
+        let offset = floor_char_boundary(&f.text, (offset as usize).min(f.text.len()));
+        let line = f.line_starts.partition_point(|&s| s as usize <= offset);
+        let start = f.line_starts[line - 1] as usize;
+        let col = f.text[start..offset].chars().count() + 1;
         (line, col)
     }
 

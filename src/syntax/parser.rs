@@ -15,6 +15,16 @@ struct Grammar;
 /// Parses `text` (file `file`) into an AST. Syntax errors are pushed into `diags`; on a
 /// syntax error the returned file is empty.
 pub fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> File {
+    // Comments are collected here and blanked out (same byte length, so spans hold) before
+    // pest runs: skipping them in the grammar costs a rule call per character and made
+    // comments the largest part of parsing well-commented intent.
+    let comments = comments(text, file);
+    let mut bytes = text.as_bytes().to_vec();
+    for c in &comments {
+        bytes[c.span.start as usize..c.span.end as usize].fill(b' ');
+    }
+    let blanked = String::from_utf8(bytes).expect("whole characters were replaced by spaces");
+    let text = blanked.as_str();
     match Grammar::parse(Rule::file, text) {
         Ok(mut pairs) => {
             let top = pairs.next().expect("grammar: `file` yields one pair");
@@ -28,10 +38,7 @@ pub fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> File {
                     r => unreachable!("grammar: unexpected {r:?} in file"),
                 }
             }
-            File {
-                items,
-                comments: comments(text, file),
-            }
+            File { items, comments }
         }
         Err(_) => {
             // Re-parse with pest's detailed tracking to learn which punctuation was expected;
