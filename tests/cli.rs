@@ -291,3 +291,24 @@ fn unit_directories_are_sanitised() {
     assert_eq!(mailsec::backend::sanitize_component("a/b\\c"), "a-b-c");
     assert_eq!(mailsec::backend::sanitize_component(""), "unnamed");
 }
+
+#[test]
+fn includes_stay_below_the_root_unless_a_marker_widens_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "shared/pki.mailsec",
+        "authority root { kind = enterprise ntauth = true }\n",
+    );
+    let unit = write(
+        dir.path(),
+        "units/u.mailsec",
+        &format!("include \"../shared/pki.mailsec\"\n{GOOD}"),
+    );
+    let o = run(&["check", unit.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error[MS0009]"), "{}", stderr(&o));
+    write(dir.path(), "mailsec.toml", "");
+    let o = run(&["check", unit.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

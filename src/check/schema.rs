@@ -208,6 +208,7 @@ pub(crate) const BLOCKS: &[BlockSpec] = &[
             req("smtp_domains", Ty::List(&Ty::Hostname)),
             req("exchange", Ty::ExchangeVersion),
             opt("ad_domain", Ty::Hostname),
+            opt("ad_forest", Ty::Hostname),
             opt("netbios", Ty::Str),
             opt("tenant", Ty::Hostname),
             opt("iis_site", Ty::Str),

@@ -99,6 +99,7 @@ impl<'a> Cx<'a> {
                 .and_then(|v| ExchangeVersion::parse(&v))
                 .expect("version checked"),
             ad_domain: o.text("ad_domain").map(str::to_string),
+            ad_forest: o.text("ad_forest").or_else(|| o.text("ad_domain")).map(str::to_string),
             netbios: o.text("netbios").map(str::to_string),
             tenant: o.text("tenant").map(str::to_string),
             iis_site: o.text("iis_site").unwrap_or(DEFAULT_SITE).to_string(),

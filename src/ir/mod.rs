@@ -37,6 +37,8 @@ pub struct Organization {
     pub exchange: ExchangeVersion,
     /// Active Directory DNS domain.
     pub ad_domain: Option<String>,
+    /// Active Directory forest root domain (defaults to the domain).
+    pub ad_forest: Option<String>,
     /// NetBIOS domain name.
     pub netbios: Option<String>,
     /// Exchange Online tenant domain.
