@@ -126,7 +126,16 @@ pub fn compile_file(input: &Input) -> Result<Compiled, DriverError> {
             source,
         })?;
     let name = sources.get(entry).name.clone();
-    if check::is_unit(&file) {
+    // A unit whose text does not parse is still a unit (for counting and output names).
+    let looks_like_unit = || {
+        diags.has_errors()
+            && sources.get(entry).text.lines().any(|l| {
+                l.trim_start()
+                    .strip_prefix("organization")
+                    .is_some_and(|r| r.starts_with([' ', '\t', '"']))
+            })
+    };
+    if check::is_unit(&file) || looks_like_unit() {
         let id = unit_id(&input.path, &input.root);
         let unit = check::check_unit(
             id.clone(),

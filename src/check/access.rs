@@ -10,6 +10,11 @@ impl Checked {
         self.settings.get(name).map(|(_, v)| &v.kind)
     }
 
+    /// Whether the setting was written at all, valid or not.
+    pub fn given(&self, name: &str) -> bool {
+        self.given.contains(&name)
+    }
+
     /// Whether the setting is present and valid.
     pub fn has(&self, name: &str) -> bool {
         self.settings.contains_key(name)

@@ -38,7 +38,7 @@ fn keys(unit: &Unit, diags: &mut Diagnostics) {
                 );
             }
         }
-        if !c.has("issuer") {
+        if !c.given("issuer") {
             diags.push(
                 Diag::new(
                     Code::NoIssuer,
@@ -106,7 +106,7 @@ fn connectors(unit: &Unit, diags: &mut Diagnostics) {
                 .help("remove `dns_routing` to route through the smart hosts"),
             );
         }
-        if basic && s.bool("require_tls") != Some(true) {
+        if basic && (s.bool("require_tls") == Some(false) || !s.given("require_tls")) {
             let d = Diag::new(
                 Code::TlsNotRequired,
                 if s.has("require_tls") {
@@ -259,10 +259,7 @@ fn smtp_certificates(unit: &Unit, diags: &mut Diagnostics) {
                     )
                     .label("second SMTP certificate")
                     .with(a.span_of("services"), "first enabled for SMTP here")
-                    .help(format!(
-                        "remove `smtp` from one of them; keep `{}` for the partner route",
-                        a.name()
-                    )),
+                    .help("remove `smtp` from the `services` of the certificate that does not serve the partner route"),
                 );
             }
         }
@@ -271,7 +268,7 @@ fn smtp_certificates(unit: &Unit, diags: &mut Diagnostics) {
 
 fn retirements(unit: &Unit, diags: &mut Diagnostics) {
     for r in unit.of_kind("retire") {
-        if !r.has("after") && !r.has("not_before") && !r.has("approval") {
+        if !r.given("after") && !r.given("not_before") && !r.given("approval") {
             diags.push(
                 Diag::new(
                     Code::UngatedRetirement,
@@ -282,7 +279,7 @@ fn retirements(unit: &Unit, diags: &mut Diagnostics) {
                 .help("add `after = \"new route verified\"` or `not_before = <date>`"),
             );
         }
-        if r.retired_kind.as_ref().is_some_and(|k| k.text == "receive_connector") && !r.has("server") {
+        if r.retired_kind.as_ref().is_some_and(|k| k.text == "receive_connector") && !r.given("server") {
             diags.push(
                 Diag::new(
                     Code::MissingSetting,
@@ -321,7 +318,7 @@ fn smime(unit: &Unit, diags: &mut Diagnostics) {
                     "on-premises S/MIME needs an on-premises `exchange` version",
                     "the organization is Exchange Online",
                 )),
-                "hybrid" | "cloud" if !org.has("tenant") => Some((
+                "hybrid" | "cloud" if !org.given("tenant") => Some((
                     "S/MIME in Exchange Online needs the organization's `tenant`",
                     "no `tenant` here",
                 )),
@@ -386,8 +383,24 @@ fn wants_certs(b: &Checked) -> bool {
     matches!(b.text("auth"), Some("certificate" | "certificate_and_password"))
 }
 
+/// Largest uploadReadAheadSize IIS accepts (a uint limited to 31 bits in the schema).
+const MAX_UPLOAD_READ_AHEAD: u64 = 2_147_483_647;
+
 fn client_certificates(unit: &Unit, diags: &mut Diagnostics) {
     for b in unit.blocks.iter().filter(|b| matches!(b.kind(), "activesync" | "seg")) {
+        if let Some(size) = b.size("upload_read_ahead").filter(|s| *s > MAX_UPLOAD_READ_AHEAD) {
+            diags.push(
+                Diag::new(
+                    Code::OutOfRange,
+                    b.span_of("upload_read_ahead"),
+                    format!("uploadReadAheadSize {size} is larger than IIS accepts"),
+                )
+                .label("out of range")
+                .help(format!(
+                    "use at most {MAX_UPLOAD_READ_AHEAD} bytes; `10MiB` is what the vendor guides use"
+                )),
+            );
+        }
         if wants_certs(b) {
             if let Some(size) = b.size("upload_read_ahead").filter(|s| *s < UPLOAD_READ_AHEAD) {
                 diags.push(
@@ -406,7 +419,7 @@ fn client_certificates(unit: &Unit, diags: &mut Diagnostics) {
                         Diag::new(Code::NtAuthMissing, b.span_of("authority"), format!("authority `{}` issues client certificates but is not published to NTAuth", auth.name()))
                             .label("client certificates from this authority")
                             .with(auth.name_span(), "declared here without `ntauth = true`")
-                            .help("add `ntauth = true` to the authority (mailsec emits `certutil -dspublish -f <ca>.cer NTAuthCA`), or declare a one_to_one/many_to_one `cert_mapping`"),
+                            .help("add `ntauth = true` to the authority (mailsec emits `certutil -dspublish -f <ca>.cer NTAuthCA`), or declare a `one_to_one` or `many_to_one` `cert_mapping`"),
                     );
                 }
                 if auth.text("kind") == Some("standalone") {
@@ -443,7 +456,7 @@ fn client_certificates(unit: &Unit, diags: &mut Diagnostics) {
                 .help("add `ntauth = true` to the authority"),
             );
         }
-        if m.text("kind") == Some("many_to_one") && !m.has("account") {
+        if m.text("kind") == Some("many_to_one") && !m.given("account") {
             diags.push(
                 Diag::new(
                     Code::MissingSetting,
@@ -454,7 +467,7 @@ fn client_certificates(unit: &Unit, diags: &mut Diagnostics) {
                 .help("add `account = \"DOMAIN\\\\svc-eas\"`"),
             );
         }
-        if m.text("kind") == Some("one_to_one") && !m.has("subject") {
+        if m.text("kind") == Some("one_to_one") && !m.given("subject") {
             diags.push(
                 Diag::new(
                     Code::MissingSetting,
@@ -580,7 +593,7 @@ fn chains(unit: &Unit, diags: &mut Diagnostics) {
         }
         // Load-balanced Exchange behind the chain needs the ASA as target.
         if let Some((last, last_span)) = path.last() {
-            if !c.has("target") {
+            if !c.given("target") {
                 if let Some(asa) = unit
                     .of_kind("service_account")
                     .find(|a| a.list("members").contains(last))
@@ -695,7 +708,7 @@ fn workspace_one(unit: &Unit, diags: &mut Diagnostics) {
                 .help(format!("write \"{url}/\"")),
             );
         }
-        if a.text("type") == Some("adcs") && !a.has("credentials") {
+        if a.text("type") == Some("adcs") && !a.given("credentials") {
             diags.push(
                 Diag::new(
                     Code::MissingSetting,
@@ -713,7 +726,7 @@ fn workspace_one(unit: &Unit, diags: &mut Diagnostics) {
                         Code::StandaloneCa,
                         a.span_of("authority"),
                         format!(
-                            "Workspace ONE needs an enterprise CA, `{}` is standalone",
+                            "Workspace ONE needs an enterprise CA, but `{}` is standalone",
                             backing.name()
                         ),
                     )
@@ -725,6 +738,17 @@ fn workspace_one(unit: &Unit, diags: &mut Diagnostics) {
         }
     }
     for t in unit.of_kind("ws1_template") {
+        if let Some(secs) = t.duration("renewal").filter(|s| s % 86_400 != 0 || *s == 0) {
+            diags.push(
+                Diag::new(
+                    Code::OutOfRange,
+                    t.span_of("renewal"),
+                    format!("renewal period of {secs} seconds is not a whole number of days"),
+                )
+                .label("Workspace ONE counts renewal in days")
+                .help(format!("write `{}d`", (secs / 86_400).max(1))),
+            );
+        }
         let profiles: Vec<&Checked> = unit
             .of_kind("ws1_profile")
             .filter(|p| p.text("template") == Some(t.name()))
@@ -750,7 +774,7 @@ fn workspace_one(unit: &Unit, diags: &mut Diagnostics) {
                         Code::IosOnlyOption,
                         t.span_of("force_key_generation_on_device"),
                         format!(
-                            "`force_key_generation_on_device` is iOS-only, but profile `{}` targets {}",
+                            "`force_key_generation_on_device` is iOS-only, but profile `{}` targets `{}`",
                             p.name(),
                             p.text("platform").unwrap_or("")
                         ),
@@ -766,7 +790,7 @@ fn workspace_one(unit: &Unit, diags: &mut Diagnostics) {
             let missing: Vec<&str> = ["email", "upn"].into_iter().filter(|k| !sans.contains(k)).collect();
             if !missing.is_empty() {
                 diags.push(
-                    Diag::new(Code::EasSanMissing, if t.has("san") { t.span_of("san") } else { t.name_span() }, format!("template `{}` has no {} in its SAN", t.name(), missing.join(" or ")))
+                    Diag::new(Code::EasSanMissing, if t.has("san") { t.span_of("san") } else { t.name_span() }, format!("template `{}` has no {} in its SAN", t.name(), missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" or ")))
                         .label("used for ActiveSync")
                         .with(profiles[0].name_span(), "profile using it")
                         .help("add `san = [{ type = email, value = \"{EmailAddress}\" }, { type = upn, value = \"{UserPrincipalName}\" }]`"),

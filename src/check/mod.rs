@@ -126,7 +126,8 @@ struct Loader<'a> {
     root: &'a Root,
     sources: &'a mut SourceMap,
     diags: &'a mut Diagnostics,
-    stack: Vec<(PathBuf, Span)>,
+    /// Files being loaded, outermost (the unit's entry) first, with the include that named them.
+    stack: Vec<(PathBuf, Option<Span>)>,
     loaded: Vec<PathBuf>,
     files: Vec<FileId>,
     blocks: Vec<ast::Block>,
@@ -170,16 +171,19 @@ impl Loader<'_> {
             );
             return;
         }
-        if canon.as_path() == from || self.stack.iter().any(|(p, _)| *p == canon) {
+        if let Some(k) = self.stack.iter().position(|(p, _)| *p == canon) {
+            // The chain from the file included again down to the include that closes it.
+            let mut chain: Vec<String> = self.stack[k..].iter().map(|(p, _)| self.root.display(p)).collect();
+            chain.push(self.root.display(&canon));
             let mut d = Diag::new(
                 Code::IncludeCycle,
                 inc.path_span,
-                format!("`{}` includes itself", inc.path),
+                format!("include cycle: {}", chain.join(" → ")),
             )
             .label("this include closes the cycle")
             .help("move the shared definitions into a library that does not include its includers");
-            for (_, span) in &self.stack {
-                d = d.with(*span, "included from here");
+            for span in self.stack[k + 1..].iter().filter_map(|(_, s)| *s) {
+                d = d.with(span, "included from here");
             }
             self.diags.push(d);
             return;
@@ -203,7 +207,7 @@ impl Loader<'_> {
         };
         let name = self.root.display(&canon);
         let (id, ast) = add_and_parse(name, canon.clone(), &bytes, self.sources, self.diags);
-        self.stack.push((canon.clone(), inc.path_span));
+        self.stack.push((canon.clone(), Some(inc.path_span)));
         self.file(canon, id, ast);
         self.stack.pop();
     }
@@ -230,6 +234,7 @@ pub fn check_unit(
         files: Vec::new(),
         blocks: Vec::new(),
     };
+    loader.stack.push((canon.clone(), None));
     loader.file(canon, entry, ast);
     let Loader { files, blocks, .. } = loader;
     check_blocks(id, entry, files, &blocks, diags)
@@ -244,10 +249,10 @@ pub(crate) fn check_blocks(
     diags: &mut Diagnostics,
 ) -> Unit {
     let mut refs = Vec::new();
-    let checked: Vec<Checked> = blocks
-        .iter()
-        .filter_map(|b| validate::block(b, diags, &mut refs))
-        .collect();
+    let mut checked: Vec<Checked> = Vec::new();
+    for b in blocks {
+        validate::block(b, diags, &mut refs, &mut checked);
+    }
 
     // Names: the unit-wide namespace, and one per connector kind.
     let mut names: IndexMap<String, usize> = IndexMap::new();
@@ -315,26 +320,31 @@ pub(crate) fn check_blocks(
         }
     }
 
+    let mut broken: Vec<(usize, &'static str)> = Vec::new();
     for r in &refs {
-        match names.get(&r.name).map(|&i| &checked[i]) {
+        let target = names.get(&r.name).map(|&i| &checked[i]);
+        if !target.is_some_and(|t| r.kinds.contains(&t.kind())) {
+            broken.push((r.owner, r.setting));
+        }
+        match target {
             Some(target) if r.kinds.contains(&target.kind()) => {}
             Some(target) => diags.push(
                 Diag::new(
                     Code::WrongReferenceKind,
                     r.span,
                     format!(
-                        "`{}` is a `{}`, but `{}` needs a {}",
+                        "`{}` is {}, but `{}` needs {}",
                         r.name,
-                        target.kind(),
+                        schema::a_kind(&[target.kind()]),
                         r.setting,
-                        r.kinds.join(" or ")
+                        schema::a_kind(r.kinds)
                     ),
                 )
-                .label(format!("expected a {}", r.kinds.join(" or ")))
+                .label(format!("expected {}", schema::a_kind(r.kinds)))
                 .with(target.name_span(), format!("`{}` is defined here", r.name))
                 .help(
                     match names.iter().find(|(_, &i)| r.kinds.contains(&checked[i].kind())) {
-                        Some((n, _)) => format!("name a {} here, like `{n}`", r.kinds.join(" or ")),
+                        Some((n, _)) => format!("name {} here, like `{n}`", schema::a_kind(r.kinds)),
                         None => format!("declare a `{}` block and name it here", r.kinds[0]),
                     },
                 ),
@@ -347,7 +357,15 @@ pub(crate) fn check_blocks(
                 let mut d = Diag::new(
                     Code::UnresolvedReference,
                     r.span,
-                    format!("unknown {} `{}`", r.kinds.join(" or "), r.name),
+                    format!(
+                        "unknown {} `{}`",
+                        r.kinds
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(" or "),
+                        r.name
+                    ),
                 )
                 .label("not declared");
                 d = match suggest(&r.name, candidates) {
@@ -365,6 +383,11 @@ pub(crate) fn check_blocks(
         }
     }
 
+    // A setting whose reference did not resolve is dropped, like any invalid setting, so the
+    // lints never follow a name to the wrong kind of block.
+    for (owner, setting) in broken {
+        checked[owner].settings.shift_remove(setting);
+    }
     let unit = Unit {
         id,
         entry,
@@ -382,7 +405,8 @@ pub(crate) fn check_blocks(
 /// names are resolved in the units that include it).
 pub fn check_library(blocks: &[ast::Block], diags: &mut Diagnostics) {
     let mut refs = Vec::new();
+    let mut checked = Vec::new();
     for b in blocks {
-        validate::block(b, diags, &mut refs);
+        validate::block(b, diags, &mut refs, &mut checked);
     }
 }

@@ -62,8 +62,8 @@ impl Ty {
             Ty::IpOrCidr => "an IP address or range like `10.0.0.0/8`".into(),
             Ty::Ip => "an IP address".into(),
             Ty::Enum(words) => format!("one of {}", words_list(words)),
-            Ty::Ref(kinds) => format!("the name of a {}", kinds.join(" or ")),
-            Ty::List(inner) => format!("a list of {}", plural(&inner.describe())),
+            Ty::Ref(kinds) => format!("the name of {}", a_kind(kinds)),
+            Ty::List(inner) => format!("a list of {}", inner.plural()),
             Ty::Record(fields) => format!(
                 "a record {{ {} }}",
                 fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
@@ -75,12 +75,44 @@ impl Ty {
             Ty::ExchangeVersion => "an Exchange version: 2010, 2013, 2016, 2019, `se` or `online`".into(),
         }
     }
+
+    /// The plural noun phrase, for "a list of …".
+    fn plural(&self) -> String {
+        match self {
+            Ty::Str | Ty::Lookup => "strings".into(),
+            Ty::Int(lo, hi) => format!("numbers from {lo} to {hi}"),
+            Ty::Bool => "booleans".into(),
+            Ty::Date => "dates".into(),
+            Ty::Duration => "durations".into(),
+            Ty::Size => "sizes".into(),
+            Ty::Hostname => "host names like `mail.contoso.com`".into(),
+            Ty::Url => "URL strings".into(),
+            Ty::IpOrCidr => "IP addresses or ranges like `10.0.0.0/8`".into(),
+            Ty::Ip => "IP addresses".into(),
+            Ty::Enum(words) => format!("words from {}", words_list(words)),
+            Ty::Ref(kinds) => format!(
+                "names of {} blocks",
+                kinds.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" or ")
+            ),
+            Ty::Record(fields) => format!(
+                "records {{ {} }}",
+                fields.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+            ),
+            other => other.describe(),
+        }
+    }
 }
 
-fn plural(s: &str) -> String {
-    s.strip_prefix("a ")
-        .or_else(|| s.strip_prefix("an "))
-        .map_or_else(|| s.to_string(), |rest| format!("{rest}s").replace("s (", " values ("))
+/// "a `server`", "an `authority`", "a `server` or `service_account`".
+pub(crate) fn a_kind(kinds: &[&str]) -> String {
+    let first = kinds.first().copied().unwrap_or("");
+    let article = if first.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    let names: Vec<String> = kinds.iter().map(|k| format!("`{k}`")).collect();
+    format!("{article} {}", names.join(" or "))
 }
 
 /// `a`, `b` or `c`, in backticks.

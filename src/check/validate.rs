@@ -19,6 +19,9 @@ pub struct Checked {
     pub retired_kind: Option<Word>,
     /// Valid settings by name, with the span of the setting name.
     pub settings: IndexMap<&'static str, (Span, Value)>,
+    /// Every known setting written in the block, valid or not (lints about a missing
+    /// setting must not fire when it was written wrongly: that is already an error).
+    pub given: Vec<&'static str>,
     /// The whole block.
     pub span: Span,
     /// The block kind word.
@@ -49,10 +52,35 @@ pub(crate) struct PendingRef {
     pub(crate) span: Span,
     pub(crate) kinds: &'static [&'static str],
     pub(crate) setting: &'static str,
+    /// Index of the block (in the checked list) whose setting holds the reference.
+    pub(crate) owner: usize,
 }
 
-/// Validates one top-level block. `None` when the kind is unknown.
-pub(crate) fn block(b: &Block, diags: &mut Diagnostics, refs: &mut Vec<PendingRef>) -> Option<Checked> {
+/// Validates one block and pushes it onto `out` (nothing for an unknown kind). A nested block
+/// is reported and then validated as if it stood at the top level, so that its name is
+/// still declared and references to it do not cascade into more errors.
+pub(crate) fn block(b: &Block, diags: &mut Diagnostics, refs: &mut Vec<PendingRef>, out: &mut Vec<Checked>) {
+    let first_ref = refs.len();
+    let mut nested = Vec::new();
+    let Some(checked) = block_alone(b, diags, refs, &mut nested) else {
+        return;
+    };
+    let owner = out.len();
+    for r in &mut refs[first_ref..] {
+        r.owner = owner;
+    }
+    out.push(checked);
+    for inner in nested {
+        block(inner, diags, refs, out);
+    }
+}
+
+fn block_alone<'b>(
+    b: &'b Block,
+    diags: &mut Diagnostics,
+    refs: &mut Vec<PendingRef>,
+    nested: &mut Vec<&'b Block>,
+) -> Option<Checked> {
     let Some(spec) = schema::block(&b.kind.name) else {
         let mut d = Diag::new(
             Code::UnknownBlock,
@@ -70,6 +98,7 @@ pub(crate) fn block(b: &Block, diags: &mut Diagnostics, refs: &mut Vec<PendingRe
     let (name, retired_kind) = header(spec, b, diags);
     let mut settings: IndexMap<&'static str, (Span, Value)> = IndexMap::new();
     let mut seen: IndexMap<&str, Span> = IndexMap::new();
+    let mut given: Vec<&'static str> = Vec::new();
     for entry in &b.entries {
         match entry {
             Entry::Block(inner) => {
@@ -83,6 +112,7 @@ pub(crate) fn block(b: &Block, diags: &mut Diagnostics, refs: &mut Vec<PendingRe
                     .with(b.kind.span, format!("inside this `{}`", spec.kind))
                     .help("blocks stand at the top level of a file; refer to them by name"),
                 );
+                nested.push(inner);
             }
             Entry::Setting(s) => {
                 let field = spec
@@ -132,6 +162,7 @@ pub(crate) fn block(b: &Block, diags: &mut Diagnostics, refs: &mut Vec<PendingRe
                     continue;
                 }
                 seen.insert(field.name, s.name.span);
+                given.push(field.name);
                 if value(&s.value, &field.ty, field, diags, refs) {
                     settings.insert(field.name, (s.name.span, s.value.clone()));
                 }
@@ -156,6 +187,7 @@ pub(crate) fn block(b: &Block, diags: &mut Diagnostics, refs: &mut Vec<PendingRe
         name,
         retired_kind,
         settings,
+        given,
         span: b.span,
         kind_span: b.kind.span,
     })
@@ -246,7 +278,7 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
     match (ty, &v.kind) {
         (_, V::Invalid) => false,
         (Ty::Str, V::Str(_)) => true,
-        (Ty::Str, V::Ref(w) | V::Hostname(w)) => mismatch(v, ty, diags, Some(format!("quote it: \"{w}\""))),
+        (Ty::Str, V::Ref(w) | V::Hostname(w)) => mismatch(v, ty, diags, Some(format!("quote it: `\"{w}\"`"))),
         (Ty::Lookup, V::Str(s)) => lookups(s, v.span, diags),
         (Ty::Int(lo, hi), V::Int(n)) => {
             if n < lo || n > hi {
@@ -265,7 +297,7 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
             }
         }
         (Ty::Int(..), V::Str(s)) if s.parse::<i64>().is_ok() => {
-            mismatch(v, ty, diags, Some(format!("write the number without quotes: {s}")))
+            mismatch(v, ty, diags, Some(format!("write the number without quotes: `{s}`")))
         }
         (Ty::Bool, V::Bool(_))
         | (Ty::Date, V::Date(_))
@@ -274,7 +306,7 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
         | (Ty::Ip, V::Ip(_))
         | (Ty::IpOrCidr, V::Ip(_) | V::Cidr(..)) => true,
         (Ty::Bool, V::Str(s)) if s == "true" || s == "false" => {
-            mismatch(v, ty, diags, Some(format!("write {s} without quotes")))
+            mismatch(v, ty, diags, Some(format!("write `{s}` without quotes")))
         }
         (Ty::Size, V::Int(n)) => mismatch(
             v,
@@ -304,7 +336,7 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
         }
         (Ty::Enum(words), V::Ref(w)) => enum_word(w, words, v.span, field, diags),
         (Ty::Enum(words), V::Str(w)) if words.contains(&w.as_str()) => {
-            mismatch(v, ty, diags, Some(format!("write it without quotes: {w}")))
+            mismatch(v, ty, diags, Some(format!("write it without quotes: `{w}`")))
         }
         (Ty::ExchangeVersion, V::Int(n)) => enum_word(&n.to_string(), schema::VERSIONS, v.span, field, diags),
         (Ty::ExchangeVersion, V::Str(s) | V::Ref(s)) => {
@@ -316,10 +348,11 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
                 span: v.span,
                 kinds,
                 setting: field.name,
+                owner: 0,
             });
             true
         }
-        (Ty::Ref(_), V::Str(s)) => mismatch(v, ty, diags, Some(format!("refer to a block by its bare name: {s}"))),
+        (Ty::Ref(_), V::Str(s)) => mismatch(v, ty, diags, Some(format!("refer to a block by its bare name: `{s}`"))),
         (Ty::List(inner), V::List(items)) => {
             if items.is_empty() && field.required {
                 diags.push(
@@ -352,7 +385,7 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
             ok
         }
         (Ty::List(Ty::Ref(_) | Ty::Enum(_) | Ty::Hostname | Ty::IpOrCidr | Ty::Str), _) => {
-            mismatch(v, ty, diags, Some(format!("wrap it in brackets: [{}]", snippet(v))))
+            mismatch(v, ty, diags, Some(format!("wrap it in brackets: `[{}]`", snippet(v))))
         }
         (Ty::Record(fields), V::Record(entries)) => {
             let mut ok = true;
@@ -439,6 +472,7 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
                     );
                         false
                     }
+                    V::Call(g, _) => unknown_function(g, diags),
                     _ => bad_call(v, "`basic` takes one argument: `basic(secret(\"NAME\"))`", diags),
                 },
                 _ => bad_call(v, "`basic` takes one argument: `basic(secret(\"NAME\"))`", diags),
@@ -452,16 +486,7 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
                 diags,
             ),
         },
-        (_, V::Call(f, _)) if !matches!(f.name.as_str(), "secret" | "file" | "basic") => {
-            let mut d =
-                Diag::new(Code::BadCall, f.span, format!("unknown function `{}`", f.name)).label("not a function");
-            d = match suggest(&f.name, ["secret", "file", "basic"]) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help("the functions are `secret(\"NAME\")`, `file(\"path\")` and `basic(secret(\"NAME\"))`"),
-            };
-            diags.push(d);
-            false
-        }
+        (_, V::Call(f, _)) if !matches!(f.name.as_str(), "secret" | "file" | "basic") => unknown_function(f, diags),
         _ => mismatch(v, ty, diags, None),
     }
 }
@@ -476,6 +501,16 @@ fn snippet(v: &Value) -> String {
     }
 }
 
+fn unknown_function(f: &crate::syntax::ast::Ident, diags: &mut Diagnostics) -> bool {
+    let mut d = Diag::new(Code::BadCall, f.span, format!("unknown function `{}`", f.name)).label("not a function");
+    d = match suggest(&f.name, ["secret", "file", "basic"]) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help("the functions are `secret(\"NAME\")`, `file(\"path\")` and `basic(secret(\"NAME\"))`"),
+    };
+    diags.push(d);
+    false
+}
+
 fn bad_call(v: &Value, help: &str, diags: &mut Diagnostics) -> bool {
     diags.push(
         Diag::new(Code::BadCall, v.span, "wrong arguments")
@@ -486,20 +521,41 @@ fn bad_call(v: &Value, help: &str, diags: &mut Diagnostics) -> bool {
 }
 
 fn secret_args(v: &Value, args: &[Value], diags: &mut Diagnostics) -> bool {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
     match args {
         [Value {
             kind: ValueKind::Str(name),
             ..
-        }] if !name.is_empty()
-            && name
+        }] if !name.is_empty() && name.chars().all(ok_char) => true,
+        [Value {
+            kind: ValueKind::Str(name),
+            span,
+        }] => {
+            let bad: String = name.chars().filter(|c| !ok_char(*c)).take(1).collect();
+            let what = match bad.as_str() {
+                "" => "is empty".to_string(),
+                " " => "contains spaces".to_string(),
+                b => format!("contains `{b}`"),
+            };
+            let fixed: String = name
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.') =>
-        {
-            true
+                .map(|c| if ok_char(c) { c.to_ascii_uppercase() } else { '_' })
+                .collect();
+            diags.push(
+                Diag::new(Code::BadCall, *span, format!("the secret name {what}"))
+                    .label("not a secret name")
+                    .help(if fixed.is_empty() {
+                        "name the secret with letters, digits, `_`, `-` and `.`: `secret(\"ONE_MAIL_SMTP\")`"
+                            .to_string()
+                    } else {
+                        format!("secret names are letters, digits, `_`, `-` and `.`: `secret(\"{fixed}\")`")
+                    }),
+            );
+            false
         }
         _ => bad_call(
             v,
-            "`secret` takes one name of letters, digits, `_`, `-` and `.`: `secret(\"ONE_MAIL_SMTP\")`",
+            "`secret` takes one name in quotes: `secret(\"ONE_MAIL_SMTP\")`",
             diags,
         ),
     }
@@ -550,8 +606,8 @@ pub(crate) fn hostname(h: &str, span: Span, diags: &mut Diagnostics) -> bool {
         None => true,
         Some(p) => {
             let bare = h
-                .trim_start_matches("https://")
-                .trim_start_matches("http://")
+                .split_once("://")
+                .map_or(h, |(_, rest)| rest)
                 .split(['/', ':'])
                 .next()
                 .unwrap_or("");

@@ -158,9 +158,9 @@ that the units `include`.";
     UnknownBlock = "MS0100", Error, "unknown block kind",
 "The word before `{` names no kind of block mailsec knows. Top-level kinds are:
 organization, server, authority, certificate, receive_connector, send_connector, retire,
-smime, activesync, cert_mapping, seg, service_account, delegation, tmg_listener,
-publishing_rule, ws1_authority, ws1_template, ws1_profile. `mailsec explain MS0100` lists
-them; the message suggests the closest one.";
+smime, activesync, cert_mapping, seg, service_account, chain, tmg_listener,
+publishing_rule, ws1_authority, ws1_template, ws1_profile. The message suggests the closest
+one; the README's tour and `src/check/schema.rs` describe each.";
 
     UnknownSetting = "MS0101", Error, "unknown setting",
 "The setting is not one of the block kind's settings. Typos are the usual cause; the help
@@ -256,8 +256,10 @@ Move the inner block to the top level and reference it.";
     OutOfRange = "MS0113", Error, "value out of range",
 "The number is outside what the product accepts: RSA key sizes 512..=16384 for certificates
 (and 1024..=16384 for Workspace ONE templates), address-space costs 1..=100, TCP ports
-1..=65535. The message names the allowed range; values that are legal but weak (a 1024-bit
-key) are warnings of their own (MS0200).";
+1..=65535, `upload_read_ahead` at most 2147483647 bytes (IIS stores it as a 31-bit value),
+and Workspace ONE renewal periods in whole days (`30d`, not `36h`). The message names the
+allowed range; values that are legal but weak (a 1024-bit key) are warnings of their own
+(MS0200).";
 
     UnknownLookup = "MS0114", Error, "unknown Workspace ONE lookup value",
 "Workspace ONE replaces `{Name}` placeholders in templates and profiles with device or user
@@ -265,7 +267,7 @@ attributes. Only its known lookup values are replaced; anything else reaches the
 literally. Known: {EnrollmentUser}, {EmailAddress}, {EmailUserName}, {EmailDomain},
 {UserPrincipalName}, {DeviceUid}, {DeviceSerialNumber}, {DeviceAssetNumber},
 {DeviceFriendlyName}, {DevicePlatform}, {DeviceModel}, {FirstName}, {LastName},
-{GroupIdentifier}, {CustomAttribute1}..{CustomAttributeN}.";
+{GroupIdentifier}, {EnrollmentUserId}, {CustomAttribute1}..{CustomAttributeN}.";
 
     SecretLiteral = "MS0115", Error, "secret written as a literal",
 "Passwords, SCEP challenges and service-account credentials must never be written in an

@@ -151,19 +151,21 @@ impl Report {
                     to_source_span(*span, sources),
                 ));
             } else {
+                // A place in another file: its own short report, titled by the label.
                 related.push(Report {
                     code: String::new(),
                     message: text.clone(),
                     severity: miette::Severity::Advice,
                     help: None,
                     source: named(span.file, sources),
-                    labels: vec![LabeledSpan::new_primary_with_span(
-                        Some(text.clone()),
-                        to_source_span(*span, sources),
-                    )],
+                    labels: vec![LabeledSpan::new_primary_with_span(None, to_source_span(*span, sources))],
                     related: Vec::new(),
                 });
             }
+        }
+        // Files rejected before decoding (binary, not UTF-8, too large) have no text to show.
+        if sources.get(file).text.is_empty() {
+            labels.clear();
         }
         Report {
             // The code goes into the headline, rustc-style (`error[MS0108]: …`), rather than
@@ -186,8 +188,26 @@ fn named(file: crate::source::FileId, sources: &SourceMap) -> Src {
     let f = sources.get(file);
     Src {
         name: f.name.clone(),
-        text: f.text.clone(),
+        text: visible(&f.text),
     }
+}
+
+/// Replaces invisible and bidirectional control characters by visible ones of the same
+/// UTF-8 length, so an excerpt shows where they are instead of letting the terminal reorder
+/// the very line being reported (spans stay valid because lengths are unchanged).
+fn visible(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{2060}' | '\u{FEFF}' => {
+                '\u{FFFD}'
+            }
+            '\u{061C}' | '\u{00AD}' => '\u{00BF}',
+            c => c,
+        })
+        .collect()
 }
 
 /// Clamps a span to the text and to char boundaries, so a report never slices mid-character.

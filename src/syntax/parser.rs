@@ -300,7 +300,7 @@ impl Cx<'_> {
                 Some('n') => out.push('\n'),
                 Some('t') => out.push('\t'),
                 Some('r') => out.push('\r'),
-                Some('u') => {
+                Some('u') if body[i + 2..].starts_with('{') => {
                     let rest = &body[i + 2..];
                     let close = rest.find('}').expect("grammar: \\u{…} is closed");
                     let hex = &rest[1..close];
@@ -324,7 +324,19 @@ impl Cx<'_> {
                         }
                     }
                 }
-                _ => unreachable!("grammar: escapes are checked"),
+                other => {
+                    // Unknown escape, typically a Windows path or DOMAIN\\user written with one
+                    // backslash: report it and keep the text as written.
+                    let c = other.expect("grammar: a backslash is followed by a character");
+                    let start = span.start as usize + 1 + i;
+                    self.diags.push(
+                        Diag::new(Code::InvalidLiteral, Span::new(self.file, start, start + 1 + c.len_utf8()), format!("unknown escape `\\{c}` in a string"))
+                            .label("unknown escape")
+                            .help("a backslash is written `\\\\` (as in \"CONTOSO\\\\svc-eas\"); the escapes are \\\" \\\\ \\n \\t \\r \\u{…}"),
+                    );
+                    out.push('\\');
+                    out.push(c);
+                }
             }
         }
         out
@@ -395,10 +407,21 @@ fn describe(rule: Rule) -> Option<&'static str> {
 
 /// Turns pest's error into an MS0001 with plain-words expectations.
 fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId) -> Diag {
-    let pos = match e.location {
+    let mut pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
+    // pest's own position can stop at the start of a construct that matched only partly;
+    // the detailed attempts know how far it really got.
+    if let Some(a) = e.parse_attempts() {
+        let moved = a.max_position > pos
+            && a.max_position <= text.len()
+            && text.is_char_boundary(a.max_position)
+            && !text[pos..a.max_position].contains(['"', '\n']);
+        if moved {
+            pos = a.max_position;
+        }
+    }
     let mut expected: Vec<&str> = match &e.variant {
         ErrorVariant::ParsingError { positives, .. } => positives.iter().filter_map(|r| describe(*r)).collect(),
         ErrorVariant::CustomError { .. } => Vec::new(),
@@ -468,6 +491,18 @@ fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId) -> Diag 
             uniq.push(x);
         }
     }
+    // In a block body, "a name" is the start of a setting or a nested block.
+    if uniq.contains(&"`}`") && !uniq.contains(&"`{`") {
+        for d in &mut uniq {
+            if *d == "a name" {
+                *d = "a setting";
+            }
+        }
+    }
+    // After a list entry what is missing is a comma, not another value.
+    if uniq.contains(&"`,`") && !at_end && !found.starts_with("`,") && !found.starts_with("`]") {
+        uniq.retain(|d| *d != "a value");
+    }
     let expectation = match uniq.len() {
         0 => "unexpected input".to_string(),
         1 => format!("expected {}", uniq[0]),
@@ -476,20 +511,74 @@ fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId) -> Diag 
             format!("expected {} or {}", uniq.join(", "), last)
         }
     };
+    if at_end {
+        if let Some((open, what)) = unclosed(text) {
+            return Diag::new(
+                Code::Syntax,
+                Span::new(file, open, open + 1),
+                format!("expected `}}` to close {what}, found end of file"),
+            )
+            .label("this `{` is never closed")
+            .help("add the missing `}` where the block ends");
+        }
+    }
+    let end = if at_end { pos } else { pos + found_len(text, pos) };
     let (message, label) = if at_end {
         (
             format!("{expectation}, found end of file"),
             "file ends here".to_string(),
         )
+    } else if found == "an unterminated string" {
+        (
+            "unterminated string".to_string(),
+            "this string is not closed on its line".to_string(),
+        )
     } else {
-        (format!("{expectation}, found {found}"), format!("unexpected {found}"))
+        let bare = found
+            .strip_prefix("an ")
+            .or_else(|| found.strip_prefix("a "))
+            .unwrap_or(&found);
+        (format!("{expectation}, found {found}"), format!("unexpected {bare}"))
     };
-    let end = if at_end { pos } else { pos + found_len(text, pos) };
     let mut d = Diag::new(Code::Syntax, Span::new(file, pos, end), message).label(label);
     if let Some(h) = hint(text, pos) {
         d = d.help(h);
+    } else if uniq.contains(&"`,`") && !at_end && found.starts_with('`') {
+        d = d.help("separate list entries with `,`");
     }
     d
+}
+
+/// The innermost `{` never closed (outside strings), with a description of its block.
+fn unclosed(text: &str) -> Option<(usize, String)> {
+    let bytes = text.as_bytes();
+    let mut stack: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' => stack.push(i),
+            b'}' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let open = *stack.last()?;
+    let line_start = text[..open].rfind('\n').map_or(0, |n| n + 1);
+    let header = text[line_start..open].trim();
+    let what = if header.is_empty() || header.contains('=') || header.len() > 80 {
+        "the block".to_string()
+    } else {
+        format!("`{header}`")
+    };
+    Some((open, what))
 }
 
 /// A short description of the text at `pos`.
@@ -548,8 +637,29 @@ fn hint(text: &str, pos: usize) -> Option<String> {
     if rest.starts_with('\'') {
         return Some("strings use double quotes: \"like this\"".into());
     }
+    let before = text[..pos].trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    let word = &text[before.len()..pos];
+    if rest.starts_with("://") || (rest.starts_with(':') && word.eq_ignore_ascii_case("http")) {
+        return Some(format!("quote URLs: \"{word}://…\""));
+    }
     if rest.starts_with(':') {
         return Some("settings are written `name = value`".into());
+    }
+    if rest.starts_with('=') {
+        // `name =` with nothing after it makes the next line's setting name its value.
+        let line_start = text[..pos].rfind('\n').unwrap_or(0);
+        let prev = text[..line_start].trim_end();
+        if prev.ends_with('=') {
+            let name = prev.trim_end_matches('=').trim_end();
+            let name = &name[name.rfind(|c: char| c.is_whitespace() || c == '{').map_or(0, |i| i + 1)..];
+            return Some(format!("`{name}` on the line above has no value"));
+        }
+    }
+    if rest.starts_with("//") {
+        return Some("comments start with `#`".into());
+    }
+    if rest.starts_with('$') {
+        return Some("write `true` or `false` without `$`; this is not PowerShell".into());
     }
     if rest.starts_with(';') {
         return Some("settings are separated by line breaks, not `;`".into());

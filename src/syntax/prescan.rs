@@ -18,8 +18,8 @@ pub enum DecodeError {
     TooLarge(usize),
     /// A NUL byte at this offset.
     Binary(usize),
-    /// Invalid UTF-8 at this offset.
-    NotUtf8(usize),
+    /// Invalid UTF-8 at this byte offset, line and column.
+    NotUtf8(usize, usize, usize),
     /// A UTF-16 byte-order mark.
     Utf16,
 }
@@ -43,10 +43,10 @@ impl DecodeError {
             .help("an intent file is UTF-8 text; check the path does not name a certificate or archive"),
             DecodeError::Utf16 => Diag::new(Code::NotUtf8, Span::new(file, 0, 0), "file is UTF-16, not UTF-8")
                 .help("save the file as UTF-8 (in Notepad: Save As, Encoding UTF-8)"),
-            DecodeError::NotUtf8(at) => Diag::new(
+            DecodeError::NotUtf8(at, line, col) => Diag::new(
                 Code::NotUtf8,
                 Span::new(file, 0, 0),
-                format!("file is not valid UTF-8: invalid byte sequence at byte {at}"),
+                format!("file is not valid UTF-8: invalid byte sequence at line {line}, column {col} (byte {at})"),
             )
             .help("save the file as UTF-8"),
         }
@@ -67,7 +67,13 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(s.to_string()),
-        Err(e) => Err(DecodeError::NotUtf8(e.valid_up_to())),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let before = std::str::from_utf8(&bytes[..at]).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            Err(DecodeError::NotUtf8(at, line, col))
+        }
     }
 }
 
