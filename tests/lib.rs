@@ -6,3 +6,4 @@ mod cli;
 mod ir;
 mod robustness;
 mod syntax;
+mod ui;
