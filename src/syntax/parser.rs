@@ -522,6 +522,12 @@ fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId) -> Diag 
             .help("add the missing `}` where the block ends");
         }
     }
+    if let Some((lo, hi)) = bad_ipv6(text, pos) {
+        let run = &text[lo..hi];
+        return Diag::new(Code::InvalidLiteral, Span::new(file, lo, hi), format!("`{run}` is not an IPv6 address"))
+            .label("invalid IPv6 address")
+            .help("write up to eight groups of one to four hex digits, with `::` once for a run of zeros");
+    }
     let end = if at_end { pos } else { pos + found_len(text, pos) };
     let (message, label) = if at_end {
         (
@@ -547,6 +553,18 @@ fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId) -> Diag 
         d = d.help("separate list entries with `,`");
     }
     d
+}
+
+/// The byte range of an address-like run of hex digits and colons around `pos` that does
+/// not parse as an IP address: the syntax error is really a malformed IPv6 literal.
+fn bad_ipv6(text: &str, pos: usize) -> Option<(usize, usize)> {
+    let addr_char = |c: char| c.is_ascii_hexdigit() || c == ':' || c == '.';
+    let lo = text[..pos].rfind(|c: char| !addr_char(c)).map_or(0, |i| i + 1);
+    let rest = &text[pos..];
+    let hi = pos + rest.find(|c: char| !(addr_char(c) || c == '/')).unwrap_or(rest.len());
+    let run = &text[lo..hi];
+    let addr = run.split('/').next().unwrap_or(run);
+    (run.matches(':').count() >= 2 && addr.parse::<std::net::IpAddr>().is_err()).then_some((lo, hi))
 }
 
 /// The innermost `{` never closed (outside strings), with a description of its block.
