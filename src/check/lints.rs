@@ -7,6 +7,7 @@ use crate::diagnostics::{Code, Diag, Diagnostics};
 
 /// Runs every lint.
 pub(crate) fn run(unit: &Unit, diags: &mut Diagnostics) {
+    iis_names(unit, diags);
     keys(unit, diags);
     connectors(unit, diags);
     smtp_certificates(unit, diags);
@@ -849,6 +850,50 @@ fn workspace_one(unit: &Unit, diags: &mut Diagnostics) {
                 );
             } else {
                 super::validate::hostname(host, p.span_of("host"), diags);
+            }
+        }
+    }
+}
+
+/// Site and application pool names that IIS, appcmd or a `.cmd` file cannot carry.
+fn iis_names(unit: &Unit, diags: &mut Diagnostics) {
+    let settings = [
+        ("organization", "iis_site", false),
+        ("server", "site", false),
+        ("activesync", "site", false),
+        ("seg", "site", false),
+        ("seg", "app_pool", true),
+    ];
+    for (kind, setting, pool) in settings {
+        for b in unit.of_kind(kind) {
+            let Some(name) = b.text(setting) else { continue };
+            let forbidden: &[char] = if pool {
+                &['|', '<', '>', '&', '"', '/', '[', ']', '+', '=', ';', ':', ',', '?', '*', '@', '\'']
+            } else {
+                &['/', '?', '"']
+            };
+            let problem = if name.is_empty() {
+                Some("is empty".to_string())
+            } else if name.trim() != name {
+                Some("has leading or trailing spaces".to_string())
+            } else if let Some(c) = name.chars().find(|c| forbidden.contains(c)) {
+                Some(format!("contains `{c}`"))
+            } else if let Some(c) = name.chars().find(|c| !c.is_ascii() || c.is_ascii_control()) {
+                Some(format!("contains U+{:04X}, which is not printable ASCII", c as u32))
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                let what = if pool { "application pool name" } else { "IIS site name" };
+                diags.push(
+                    Diag::new(Code::InvalidIisName, b.span_of(setting), format!("{what} `{name}` {problem}"))
+                        .label(format!("not a valid {what}"))
+                        .help(if pool {
+                            "use the pool name as IIS Manager shows it, like \"SecureEmailGateway\""
+                        } else {
+                            "use the site name as IIS Manager shows it, like \"Default Web Site\""
+                        }),
+                );
             }
         }
     }

@@ -305,6 +305,13 @@ or the same server in `servers`. Exchange would store it once, so the repetition
 noise and often a sign that a different value was meant (a mistyped second address). Remove
 the repetition or correct the value; the secondary label shows the first entry.";
 
+    InvalidIisName = "MS0120", Error, "invalid IIS site or application pool name",
+"IIS refuses site names with `/` or `?` and application pool names with any of
+`| < > & \" / [ ] + = ; : , ? * @`. mailsec also refuses `\"`, control characters, non-ASCII
+characters (the generated `.cmd` runs in the console code page) and leading or trailing
+spaces in both, and `'` in pool names (it quotes them inside appcmd selectors). Use the name
+exactly as IIS Manager shows it, for example \"Default Web Site\" or \"SecureEmailGateway\".";
+
     WeakKey = "MS0200", Warning, "RSA key shorter than 2048 bits",
 "Keys below 2048 bits are deprecated (NIST SP 800-131A) and refused by many partners and
 public CAs. The ONE Mail guide shows `-KeySize 1024`: use 2048 or more.
