@@ -524,9 +524,13 @@ fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId) -> Diag 
     }
     if let Some((lo, hi)) = bad_ipv6(text, pos) {
         let run = &text[lo..hi];
-        return Diag::new(Code::InvalidLiteral, Span::new(file, lo, hi), format!("`{run}` is not an IPv6 address"))
-            .label("invalid IPv6 address")
-            .help("write up to eight groups of one to four hex digits, with `::` once for a run of zeros");
+        return Diag::new(
+            Code::InvalidLiteral,
+            Span::new(file, lo, hi),
+            format!("`{run}` is not an IPv6 address"),
+        )
+        .label("invalid IPv6 address")
+        .help("write up to eight groups of one to four hex digits, with `::` once for a run of zeros");
     }
     let end = if at_end { pos } else { pos + found_len(text, pos) };
     let (message, label) = if at_end {
