@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod exchange;
 mod iis;
 mod ir;
 mod robustness;

@@ -51,6 +51,28 @@ fn keys(unit: &Unit, diags: &mut Diagnostics) {
             );
         }
     }
+    // New-ExchangeCertificate -KeySize takes 1024, 2048 or 4096 only.
+    let exchange_roles = ["hub_transport", "client_access", "mailbox", "edge", "eas"];
+    for c in unit.of_kind("certificate") {
+        let Some(key) = c.record("key") else { continue };
+        let Some(size) = field_int(key, "size") else { continue };
+        let on_exchange = c.list("servers").iter().any(|s| {
+            unit.get(s).is_some_and(|b| {
+                b.kind() == "server" && b.list("roles").iter().any(|r| exchange_roles.contains(&r.as_str()))
+            })
+        });
+        if on_exchange && ![1024, 2048, 4096].contains(&size) {
+            diags.push(
+                Diag::new(
+                    Code::OutOfRange,
+                    field_span(key, "size").unwrap_or(c.kind_span),
+                    format!("Exchange requests keys of 1024, 2048 or 4096 bits, not {size}"),
+                )
+                .label("not a key size New-ExchangeCertificate accepts")
+                .help("use `size = 2048` or `size = 4096`"),
+            );
+        }
+    }
     for t in unit.of_kind("ws1_template") {
         if let Some(size) = t.int("key_size").filter(|s| *s < MIN_KEY) {
             diags.push(
@@ -308,6 +330,16 @@ fn retirements(unit: &Unit, diags: &mut Diagnostics) {
 fn smime(unit: &Unit, diags: &mut Diagnostics) {
     let org = unit.organization();
     for s in unit.of_kind("smime") {
+        if let (Some(org), Some("on_premises")) = (org, s.text("mode")) {
+            if org.version("exchange").as_deref() == Some("2010") {
+                diags.push(
+                    Diag::new(Code::VersionParameter, s.span_of("mode"), "on-premises S/MIME (Set-SmimeConfig) needs Exchange 2013 or later")
+                        .label("configured with Set-SmimeConfig")
+                        .with(org.span_of("exchange"), "the organization runs Exchange 2010")
+                        .help("raise `exchange` once the organization runs Exchange 2013 or later; Exchange 2010 has no S/MIME configuration cmdlet"),
+                );
+            }
+        }
         if let (Some(org), Some(mode)) = (org, s.text("mode")) {
             let online = org.version("exchange").as_deref() == Some("online");
             let problem = match mode {
@@ -868,7 +900,9 @@ fn iis_names(unit: &Unit, diags: &mut Diagnostics) {
         for b in unit.of_kind(kind) {
             let Some(name) = b.text(setting) else { continue };
             let forbidden: &[char] = if pool {
-                &['|', '<', '>', '&', '"', '/', '[', ']', '+', '=', ';', ':', ',', '?', '*', '@', '\'']
+                &[
+                    '|', '<', '>', '&', '"', '/', '[', ']', '+', '=', ';', ':', ',', '?', '*', '@', '\'',
+                ]
             } else {
                 &['/', '?', '"']
             };
@@ -878,21 +912,25 @@ fn iis_names(unit: &Unit, diags: &mut Diagnostics) {
                 Some("has leading or trailing spaces".to_string())
             } else if let Some(c) = name.chars().find(|c| forbidden.contains(c)) {
                 Some(format!("contains `{c}`"))
-            } else if let Some(c) = name.chars().find(|c| !c.is_ascii() || c.is_ascii_control()) {
-                Some(format!("contains U+{:04X}, which is not printable ASCII", c as u32))
             } else {
-                None
+                name.chars()
+                    .find(|c| !c.is_ascii() || c.is_ascii_control())
+                    .map(|c| format!("contains U+{:04X}, which is not printable ASCII", c as u32))
             };
             if let Some(problem) = problem {
                 let what = if pool { "application pool name" } else { "IIS site name" };
                 diags.push(
-                    Diag::new(Code::InvalidIisName, b.span_of(setting), format!("{what} `{name}` {problem}"))
-                        .label(format!("not a valid {what}"))
-                        .help(if pool {
-                            "use the pool name as IIS Manager shows it, like \"SecureEmailGateway\""
-                        } else {
-                            "use the site name as IIS Manager shows it, like \"Default Web Site\""
-                        }),
+                    Diag::new(
+                        Code::InvalidIisName,
+                        b.span_of(setting),
+                        format!("{what} `{name}` {problem}"),
+                    )
+                    .label(format!("not a valid {what}"))
+                    .help(if pool {
+                        "use the pool name as IIS Manager shows it, like \"SecureEmailGateway\""
+                    } else {
+                        "use the site name as IIS Manager shows it, like \"Default Web Site\""
+                    }),
                 );
             }
         }
