@@ -104,6 +104,10 @@ fn invisible(c: char) -> Option<&'static str> {
 
 /// Returns false when the text must not be parsed (the reason was pushed).
 pub(crate) fn scan(text: &str, file: FileId, diags: &mut Diagnostics) -> bool {
+    if text.is_ascii() {
+        // Every character flagged below is outside ASCII: most intent files skip the scan.
+        return depth_ok(text, file, diags);
+    }
     let mut ok = true;
     let mut reported_invisible = 0;
     for (i, c) in text.char_indices() {

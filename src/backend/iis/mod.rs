@@ -21,6 +21,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use plan::HostPlan;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 /// Whether this backend is complete.
 pub(crate) const BUILT: bool = true;
@@ -52,7 +53,7 @@ pub(crate) fn render(ir: &Ir) -> Result<Vec<OutputFile>, BackendError> {
     if let Some(op) = ops.iter().find(|op| !ir.hosts.contains_key(&op.host)) {
         return Err(fail(format!("`{}` runs on unknown host `{}`", op.id, op.host)));
     }
-    let env = environment()?;
+    let env = ENV.as_ref().map_err(|e| fail(e.clone()))?;
     let mut dirs: BTreeMap<String, &str> = BTreeMap::new();
     let mut files = Vec::new();
     for host in ir.hosts.values() {
@@ -77,14 +78,18 @@ pub(crate) fn render(ir: &Ir) -> Result<Vec<OutputFile>, BackendError> {
             contents,
         };
         files.push(file(FRAGMENT, ids.clone(), xml::fragment(ir, &plan)?));
-        files.push(file(SCRIPT, ids, script(&env, ir, &plan)?));
+        files.push(file(SCRIPT, ids, script(env, ir, &plan)?));
         if plan.needs_helper() {
             let mine = helper_ops(&plan).iter().map(|op| op.id.clone()).collect();
-            files.push(file(HELPER, mine, helper(&env, ir, &plan)?));
+            files.push(file(HELPER, mine, helper(env, ir, &plan)?));
         }
     }
     Ok(files)
 }
+
+/// The environment, built once: parsing the templates for every unit of an estate would
+/// dominate rendering time.
+static ENV: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| environment().map_err(|e| e.message));
 
 /// The template environment: embedded templates, strict undefined values, and this
 /// backend's escaping filters.
