@@ -7,5 +7,6 @@ mod exchange;
 mod iis;
 mod ir;
 mod robustness;
+mod runbook;
 mod syntax;
 mod ui;

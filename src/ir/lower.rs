@@ -374,37 +374,69 @@ impl<'a> Cx<'a> {
         chain
     }
 
+    /// The first certificate whose request goes to a partner or external authority `name`
+    /// (or below it): that authority's certificate comes back with the issued certificate.
+    fn arrives_with_issued(&self, name: &str) -> Option<&'a Checked> {
+        self.unit.of_kind("certificate").find(|c| {
+            c.text("issuer").is_some_and(|i| {
+                let chain = self.chain_of(i);
+                chain.iter().any(|x| x.name() == name)
+                    && chain
+                        .first()
+                        .is_some_and(|root| matches!(root.text("kind"), Some("partner" | "external")))
+                    && !chain.iter().any(|x| x.text("server").is_some())
+            })
+        })
+    }
+
+    /// Trusts authority `a` on `host`, once.
+    fn trust(&mut self, a: &'a Checked, host: &str, phase: Phase, mut needs: Vec<String>) {
+        let key = format!("trust:{}:{host}", a.name());
+        if self.provides.contains_key(&key) {
+            return;
+        }
+        let store = if a.text("kind") == Some("intermediate") || a.has("parent") {
+            Store::Intermediate
+        } else {
+            Store::Root
+        };
+        needs.extend(a.text("parent").map(|p| format!("trust:{p}:{host}")));
+        let block = self.block;
+        self.block = Some(a);
+        self.op(
+            format!("trust/{}/{host}", a.name()),
+            host,
+            phase,
+            Mode::Scripted,
+            format!(
+                "Trust `{}` in LocalMachine\\{} on {host}",
+                a.name(),
+                if store == Store::Root { "Root" } else { "CA" }
+            ),
+            &needs,
+            &[key],
+            Action::TrustAuthority {
+                authority: a.name().to_string(),
+                file: a.file("certificate").map(str::to_string),
+                common_name: a.text("common_name").map(str::to_string),
+                store,
+            },
+        );
+        self.block = block;
+    }
+
     fn pki(&mut self) {
         let targets = self.trust_targets();
         let authorities: Vec<&Checked> = self.unit.of_kind("authority").collect();
         for a in authorities {
             self.block = Some(a);
-            let store = if a.text("kind") == Some("intermediate") || a.has("parent") {
-                Store::Intermediate
-            } else {
-                Store::Root
-            };
             for host in targets.get(a.name()).into_iter().flatten() {
-                let parent_key = a.text("parent").map(|p| format!("trust:{p}:{host}"));
-                self.op(
-                    format!("trust/{}/{host}", a.name()),
-                    host,
-                    Phase::Pki,
-                    Mode::Scripted,
-                    format!(
-                        "Trust `{}` in LocalMachine\\{} on {host}",
-                        a.name(),
-                        if store == Store::Root { "Root" } else { "CA" }
-                    ),
-                    &parent_key.into_iter().collect::<Vec<_>>(),
-                    &[format!("trust:{}:{host}", a.name())],
-                    Action::TrustAuthority {
-                        authority: a.name().to_string(),
-                        file: a.file("certificate").map(str::to_string),
-                        common_name: a.text("common_name").map(str::to_string),
-                        store,
-                    },
-                );
+                // A partner's root arrives with the certificate it issued (S1): that trust is
+                // added in the certificates phase, after the certificate came back.
+                if self.arrives_with_issued(a.name()).is_some() {
+                    continue;
+                }
+                self.trust(a, host, Phase::Pki, Vec::new());
             }
             if a.bool("ntauth") == Some(true) {
                 let dc = self.domain_controller();
@@ -524,6 +556,16 @@ impl<'a> Cx<'a> {
                     issued_file: issued_file.clone(),
                 },
             );
+            if let Some(issuer) = issuer.as_deref() {
+                let chain = self.chain_of(issuer);
+                for server in &servers {
+                    for a in &chain {
+                        if self.arrives_with_issued(a.name()).is_some() {
+                            self.trust(a, server, Phase::Certificates, vec![format!("issued:{name}")]);
+                        }
+                    }
+                }
+            }
             let services: Vec<String> = c.list("services").iter().map(|s| s.to_ascii_uppercase()).collect();
             for (i, server) in servers.iter().enumerate() {
                 let trust: Vec<String> = issuer

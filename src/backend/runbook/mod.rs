@@ -1,12 +1,151 @@
-//! The `runbook` backend (being written).
+//! The `runbook` backend: one human-readable change plan per unit, `runbook/<unit>.md` and
+//! the same rendered as a standalone `runbook/<unit>.html` (inline CSS and SVG, no script,
+//! no network). Scripted steps link the exact file of the `exchange` or `iis` target that
+//! carries them out; manual steps carry the vendor guides' click-paths, corrected.
+//!
+//! Escaping: the Markdown template auto-escapes every string with [`escape::markdown`]
+//! (also its `md` filter); Markdown built in Rust goes through the same function
+//! ([`escape::Md`] fragments). Only [`escape::Md`] values are inserted as they are.
 
-use super::{BackendError, OutputFile};
+mod blocks;
+mod cx;
+mod escape;
+mod html;
+mod model;
+mod order;
+mod steps;
+mod topology;
+
+use super::{owner, sanitize_component, BackendError, OutputFile, Target};
 use crate::ir::Ir;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use std::sync::OnceLock;
 
 /// Whether this backend is complete.
-pub(crate) const BUILT: bool = false;
+pub(crate) const BUILT: bool = true;
+
+const MARKDOWN: AutoEscape = AutoEscape::Custom("markdown");
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_trim_blocks(true);
+        env.set_keep_trailing_newline(true);
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".md.j2") {
+                MARKDOWN
+            } else {
+                minijinja::default_auto_escape_callback(name)
+            }
+        });
+        env.set_formatter(|out, state, value| {
+            if state.auto_escape() != MARKDOWN {
+                return minijinja::escape_formatter(out, state, value);
+            }
+            if value.is_safe() {
+                write!(out, "{value}").map_err(minijinja::Error::from)
+            } else if let Some(s) = value.as_str() {
+                out.write_str(&escape::markdown(s, escape::Ctx::Text))
+                    .map_err(minijinja::Error::from)
+            } else {
+                out.write_str(&escape::markdown(&value.to_string(), escape::Ctx::Text))
+                    .map_err(minijinja::Error::from)
+            }
+        });
+        // The same escaper as a filter, for code spans: `{{ name|md("code") }}`.
+        env.add_filter("md", |s: &str, ctx: Option<&str>| {
+            let ctx = if ctx == Some("code") {
+                escape::Ctx::Code
+            } else {
+                escape::Ctx::Text
+            };
+            Value::from_safe_string(escape::markdown(s, ctx))
+        });
+        env.add_filter("slug", |s: &str| html::slug(s));
+        env.add_template(
+            "runbook.md.j2",
+            include_str!("../../../templates/runbook/runbook.md.j2"),
+        )
+        .expect("the runbook Markdown template parses");
+        env.add_template("page.html.j2", include_str!("../../../templates/runbook/page.html.j2"))
+            .expect("the runbook HTML template parses");
+        env.add_template("runbook.css", include_str!("../../../templates/runbook/runbook.css"))
+            .expect("the runbook stylesheet loads");
+        env
+    })
+}
+
+fn bug(message: impl std::fmt::Display) -> BackendError {
+    BackendError {
+        target: "runbook",
+        message: message.to_string(),
+    }
+}
+
+/// The files of the `exchange` and `iis` targets, which scripted steps link to.
+fn scripts(ir: &Ir) -> Result<Vec<model::Script>, BackendError> {
+    let mut out = Vec::new();
+    for files in [super::exchange::render(ir)?, super::iis::render(ir)?] {
+        for f in files {
+            let approval_switch =
+                f.path.ends_with(".ps1") && String::from_utf8_lossy(&f.contents).contains("[switch]$Approved");
+            out.push(model::Script {
+                approval_switch,
+                path: f.path,
+                target: f.target,
+                host: f.host,
+                operations: f.operations,
+            });
+        }
+    }
+    Ok(out)
+}
 
 /// Renders the unit's `runbook` artefacts.
-pub(crate) fn render(_ir: &Ir) -> Result<Vec<OutputFile>, BackendError> {
-    Ok(Vec::new())
+pub(crate) fn render(ir: &Ir) -> Result<Vec<OutputFile>, BackendError> {
+    let cx = cx::Cx::new(ir, order::runbook_order(ir));
+    let scripts = scripts(ir)?;
+    let graph = topology::graph(&cx);
+    let view = model::build(&cx, &scripts, &graph);
+    let env = environment();
+    let markdown = env
+        .get_template("runbook.md.j2")
+        .and_then(|t| t.render(&view))
+        .map_err(bug)?;
+    let body = html::to_html(&markdown, &topology::svg(&graph));
+    let page = env
+        .get_template("page.html.j2")
+        .and_then(|t| {
+            t.render(minijinja::context! {
+                title => format!("Runbook: {}", ir.organization.name),
+                unit => ir.unit.clone(),
+                body => Value::from_safe_string(body),
+            })
+        })
+        .map_err(bug)?;
+    let unit = sanitize_component(&ir.unit);
+    // The runbook carries out the steps no script does; the HTML is the same document.
+    let manual: Vec<String> = cx
+        .ops()
+        .filter(|o| owner(o, ir).is_none())
+        .map(|o| o.id.clone())
+        .collect();
+    Ok(vec![
+        OutputFile {
+            path: format!("runbook/{unit}.md"),
+            target: Target::Runbook,
+            host: None,
+            operations: manual,
+            contents: markdown.into_bytes(),
+        },
+        OutputFile {
+            path: format!("runbook/{unit}.html"),
+            target: Target::Runbook,
+            host: None,
+            operations: Vec::new(),
+            contents: page.into_bytes(),
+        },
+    ])
 }
