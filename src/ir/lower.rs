@@ -1134,39 +1134,9 @@ impl<'a> Cx<'a> {
                 },
             );
             if certs {
-                let trust: Vec<String> = e
-                    .text("authority")
-                    .map(|a| {
-                        self.chain_of(a)
-                            .iter()
-                            .map(|x| format!("trust:{}:{server}", x.name()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                self.op(
-                    format!("iis-client-certs/{}", e.name()),
-                    &server,
-                    Phase::ClientAccess,
-                    Mode::Scripted,
-                    format!("Configure IIS client-certificate authentication for {site}/{EAS_APP} on {server}"),
-                    &trust,
-                    &[format!("iis:{server}")],
-                    Action::IisClientCertificates {
-                        name: e.name().to_string(),
-                        site: site.clone(),
-                        application: EAS_APP.into(),
-                        client_certs: if auth == EasAuth::Certificate {
-                            ClientCerts::Require
-                        } else {
-                            ClientCerts::Accept
-                        },
-                        basic: auth == EasAuth::CertificateAndPassword,
-                        anonymous: false,
-                        certificate_mapping: true,
-                        upload_read_ahead: e.size("upload_read_ahead").unwrap_or(crate::check::UPLOAD_READ_AHEAD),
-                        fqdn: fqdn.clone(),
-                    },
-                );
+                let summary =
+                    format!("Configure IIS client-certificate authentication for {site}/{EAS_APP} on {server}");
+                self.iis_client_certs(e, &server, site.clone(), EAS_APP, auth, fqdn.clone(), summary);
             }
             if windows {
                 self.op(
@@ -1213,42 +1183,60 @@ impl<'a> Cx<'a> {
             );
             let auth = eas_auth(s.text("auth"));
             if auth != EasAuth::Password {
-                let trust: Vec<String> = s
-                    .text("authority")
-                    .map(|a| {
-                        self.chain_of(a)
-                            .iter()
-                            .map(|x| format!("trust:{}:{server}", x.name()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                self.op(
-                    format!("iis-client-certs/{}", s.name()),
-                    &server,
-                    Phase::ClientAccess,
-                    Mode::Scripted,
-                    format!("Configure IIS client-certificate authentication for the SEG site {site} on {server}"),
-                    &trust,
-                    &[format!("iis:{server}")],
-                    Action::IisClientCertificates {
-                        name: s.name().to_string(),
-                        site,
-                        application: String::new(),
-                        client_certs: if auth == EasAuth::Certificate {
-                            ClientCerts::Require
-                        } else {
-                            ClientCerts::Accept
-                        },
-                        basic: auth == EasAuth::CertificateAndPassword,
-                        anonymous: false,
-                        certificate_mapping: true,
-                        upload_read_ahead: s.size("upload_read_ahead").unwrap_or(crate::check::UPLOAD_READ_AHEAD),
-                        fqdn,
-                    },
-                );
+                let summary =
+                    format!("Configure IIS client-certificate authentication for the SEG site {site} on {server}");
+                self.iis_client_certs(s, &server, site, "", auth, fqdn, summary);
             }
         }
         self.block = None;
+    }
+
+    /// IIS client-certificate authentication for an ActiveSync application or a SEG site,
+    /// after the client certificates' chain is trusted on that server.
+    #[allow(clippy::too_many_arguments)]
+    fn iis_client_certs(
+        &mut self,
+        b: &Checked,
+        server: &str,
+        site: String,
+        application: &str,
+        auth: EasAuth,
+        fqdn: String,
+        summary: String,
+    ) {
+        let trust: Vec<String> = b
+            .text("authority")
+            .map(|a| {
+                self.chain_of(a)
+                    .iter()
+                    .map(|x| format!("trust:{}:{server}", x.name()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.op(
+            format!("iis-client-certs/{}", b.name()),
+            server,
+            Phase::ClientAccess,
+            Mode::Scripted,
+            summary,
+            &trust,
+            &[format!("iis:{server}")],
+            Action::IisClientCertificates {
+                name: b.name().to_string(),
+                site,
+                application: application.to_string(),
+                client_certs: if auth == EasAuth::Certificate {
+                    ClientCerts::Require
+                } else {
+                    ClientCerts::Accept
+                },
+                basic: auth == EasAuth::CertificateAndPassword,
+                anonymous: false,
+                certificate_mapping: true,
+                upload_read_ahead: b.size("upload_read_ahead").unwrap_or(crate::check::UPLOAD_READ_AHEAD),
+                fqdn,
+            },
+        );
     }
 
     fn mapping(&mut self) {
