@@ -213,12 +213,9 @@ pub fn compile_all(inputs: &[Input]) -> Result<Vec<Compiled>, DriverError> {
 
 /// Renders the requested targets of one unit. Files are relative to `<out>/`.
 pub fn render_unit(ir: &Ir, targets: &[Target]) -> Result<Vec<OutputFile>, backend::BackendError> {
-    let mut files = Vec::new();
-    for &t in targets {
-        for mut f in backend::render(t, ir)? {
-            f.path = format!("{}/{}", ir.unit, f.path);
-            files.push(f);
-        }
+    let mut files = backend::render_targets(ir, targets)?;
+    for f in &mut files {
+        f.path = format!("{}/{}", ir.unit, f.path);
     }
     Ok(files)
 }

@@ -165,3 +165,14 @@ certificate c {
         .expect("weak key warning");
     assert!(w.operations.iter().any(|o| o == "csr/c"), "{:?}", w.operations);
 }
+
+#[test]
+fn rendering_targets_together_equals_rendering_each() {
+    use mailsec::backend::{render, render_targets, Target};
+    let targets: Vec<Target> = Target::ALL.into_iter().filter(|t| t.is_built()).collect();
+    for ir in example_irs() {
+        let together = render_targets(&ir, &targets).unwrap();
+        let each: Vec<_> = targets.iter().flat_map(|t| render(*t, &ir).unwrap()).collect();
+        assert_eq!(together, each, "{}", ir.unit);
+    }
+}

@@ -94,6 +94,29 @@ pub fn render(target: Target, ir: &Ir) -> Result<Vec<OutputFile>, BackendError> 
     }
 }
 
+/// Renders several targets for one unit, each once: the runbook links the `exchange` and
+/// `iis` files, so those are rendered a single time and shared with it.
+pub fn render_targets(ir: &Ir, targets: &[Target]) -> Result<Vec<OutputFile>, BackendError> {
+    let needs_scripts = targets.contains(&Target::Runbook);
+    let mut scripts: Option<Vec<OutputFile>> = None;
+    if needs_scripts {
+        let mut files = exchange::render(ir)?;
+        files.extend(iis::render(ir)?);
+        scripts = Some(files);
+    }
+    let mut out = Vec::new();
+    for &t in targets {
+        match (t, &scripts) {
+            (Target::Exchange | Target::Iis, Some(files)) => {
+                out.extend(files.iter().filter(|f| f.target == t).cloned());
+            }
+            (Target::Runbook, Some(files)) => out.extend(runbook::render_with(ir, files)?),
+            _ => out.extend(render(t, ir)?),
+        }
+    }
+    Ok(out)
+}
+
 /// The target whose artefacts carry out an operation; `None` for steps only a person can do
 /// (they appear in the runbook). The one place that decides, so no operation is rendered by
 /// two backends or by none.

@@ -85,28 +85,32 @@ fn bug(message: impl std::fmt::Display) -> BackendError {
 }
 
 /// The files of the `exchange` and `iis` targets, which scripted steps link to.
-fn scripts(ir: &Ir) -> Result<Vec<model::Script>, BackendError> {
-    let mut out = Vec::new();
-    for files in [super::exchange::render(ir)?, super::iis::render(ir)?] {
-        for f in files {
-            let approval_switch =
-                f.path.ends_with(".ps1") && String::from_utf8_lossy(&f.contents).contains("[switch]$Approved");
-            out.push(model::Script {
-                approval_switch,
-                path: f.path,
-                target: f.target,
-                host: f.host,
-                operations: f.operations,
-            });
-        }
-    }
-    Ok(out)
+fn scripts(script_files: &[OutputFile]) -> Vec<model::Script> {
+    script_files
+        .iter()
+        .map(|f| model::Script {
+            approval_switch: f.path.ends_with(".ps1")
+                && String::from_utf8_lossy(&f.contents).contains("[switch]$Approved"),
+            path: f.path.clone(),
+            target: f.target,
+            host: f.host.clone(),
+            operations: f.operations.clone(),
+        })
+        .collect()
 }
 
 /// Renders the unit's `runbook` artefacts.
 pub(crate) fn render(ir: &Ir) -> Result<Vec<OutputFile>, BackendError> {
+    let mut script_files = super::exchange::render(ir)?;
+    script_files.extend(super::iis::render(ir)?);
+    render_with(ir, &script_files)
+}
+
+/// Renders the runbook given the `exchange` and `iis` files already rendered for the unit,
+/// so a build that writes them all renders each script once.
+pub(crate) fn render_with(ir: &Ir, script_files: &[OutputFile]) -> Result<Vec<OutputFile>, BackendError> {
     let cx = cx::Cx::new(ir, order::runbook_order(ir));
-    let scripts = scripts(ir)?;
+    let scripts = scripts(script_files);
     let graph = topology::graph(&cx);
     let view = model::build(&cx, &scripts, &graph);
     let env = environment();
