@@ -398,8 +398,6 @@ fn user_strings_cannot_create_elements() {
     let (_, benign_html) = runbook(&benign);
     let (e, b) = (element_names(&evil_html), element_names(&benign_html));
     if e != b {
-        std::fs::write("/tmp/evil.html", &evil_html).ok();
-        std::fs::write("/tmp/benign.html", &benign_html).ok();
         let at = e
             .iter()
             .zip(&b)

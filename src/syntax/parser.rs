@@ -350,12 +350,7 @@ fn comments(text: &str, file: FileId) -> Vec<Comment> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
+            b'"' => i = super::prescan::string_end(bytes, i),
             b'#' => {
                 let start = i;
                 while i < bytes.len() && bytes[i] != b'\n' {
@@ -578,12 +573,7 @@ fn unclosed(text: &str) -> Option<(usize, String)> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
+            b'"' => i = super::prescan::string_end(bytes, i),
             b'{' => stack.push(i),
             b'}' => {
                 stack.pop();

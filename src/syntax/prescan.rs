@@ -145,15 +145,7 @@ fn depth_ok(text: &str, file: FileId, diags: &mut Diagnostics) -> bool {
     let mut opened: Vec<usize> = Vec::new();
     while i < bytes.len() {
         match bytes[i] {
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
+            b'"' => i = string_end(bytes, i),
             b'#' => {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
@@ -187,4 +179,16 @@ fn depth_ok(text: &str, file: FileId, diags: &mut Diagnostics) -> bool {
         i += 1;
     }
     true
+}
+
+/// Index of the byte that ends the string opened at `open` (its closing quote, the end of the
+/// line for an unterminated string, or the end of the text), skipping escaped characters.
+/// The raw-text scanners (depth, comments, unclosed blocks) share it so they agree with the
+/// grammar on where strings are.
+pub(crate) fn string_end(bytes: &[u8], open: usize) -> usize {
+    let mut i = open + 1;
+    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+        i += if bytes[i] == b'\\' { 2 } else { 1 };
+    }
+    i
 }
