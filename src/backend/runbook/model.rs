@@ -211,24 +211,7 @@ fn host_name(cx: &Cx, id: &str) -> String {
 fn host_role(cx: &Cx, id: &str) -> String {
     let Some(h) = cx.host(id) else { return String::new() };
     match h.kind {
-        HostKind::Server => h
-            .roles
-            .iter()
-            .map(|r| match r.as_str() {
-                "hub_transport" => "Hub Transport",
-                "client_access" => "Client Access",
-                "mailbox" => "Mailbox",
-                "edge" => "Edge Transport",
-                "eas" => "ActiveSync",
-                "seg" => "Secure Email Gateway",
-                "tmg" => "Forefront TMG",
-                "domain_controller" => "domain controller",
-                "ca" => "certificate authority",
-                "ndes" => "NDES (SCEP)",
-                other => other,
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
+        HostKind::Server => super::topology::role_words(&h.roles),
         HostKind::ExchangeOnline => "Exchange Online".into(),
         HostKind::ActiveDirectory => "Active Directory".into(),
         HostKind::WorkspaceOne => "MDM console".into(),

@@ -116,7 +116,8 @@ impl Graph {
     }
 }
 
-fn role_words(roles: &[String]) -> String {
+/// The server roles as an administrator reads them (`Hub Transport, Mailbox`).
+pub(super) fn role_words(roles: &[String]) -> String {
     roles
         .iter()
         .map(|r| match r.as_str() {
