@@ -5,6 +5,7 @@ mod common;
 mod cli;
 mod exchange;
 mod iis;
+mod provenance;
 mod ir;
 mod robustness;
 mod runbook;

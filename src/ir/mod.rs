@@ -159,6 +159,29 @@ pub struct Operation {
     pub action: Action,
 }
 
+impl Operation {
+    /// The intent file this operation comes from, without the line: what artefacts cite, so
+    /// that comments or layout changes in the intent change no generated file.
+    pub fn source_file(&self) -> &str {
+        source_file(&self.source)
+    }
+}
+
+impl Warning {
+    /// The intent file of the warning, without the line (see [`Operation::source_file`]).
+    pub fn source_file(&self) -> &str {
+        source_file(&self.source)
+    }
+}
+
+/// Strips a trailing `:line` from a `file:line` provenance.
+pub fn source_file(source: &str) -> &str {
+    match source.rsplit_once(':') {
+        Some((file, line)) if !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()) => file,
+        _ => source,
+    }
+}
+
 /// Phases, in execution order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

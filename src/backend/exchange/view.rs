@@ -640,7 +640,7 @@ pub(crate) fn script(ir: &Ir, host: &Host, phase: Phase, ops: &[&Operation]) -> 
         if gate.is_some() {
             cx.needs.gate = true;
         }
-        let file = op.source.rsplit_once(':').map_or(op.source.as_str(), |(f, _)| f);
+        let file = op.source_file();
         if !file.is_empty() && !sources.iter().any(|s| s == file) {
             sources.push(file.to_string());
         }
@@ -648,7 +648,7 @@ pub(crate) fn script(ir: &Ir, host: &Host, phase: Phase, ops: &[&Operation]) -> 
             number: i + 1,
             id: op.id.clone(),
             summary: op.summary.clone(),
-            source: op.source.clone(),
+            source: file.to_string(),
             gate,
             template,
             a,

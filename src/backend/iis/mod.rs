@@ -137,7 +137,7 @@ fn op_views<'a>(ops: &[&'a Operation]) -> Vec<OpView<'a>> {
     ops.iter()
         .map(|op| OpView {
             id: &op.id,
-            source: &op.source,
+            source: op.source_file(),
         })
         .collect()
 }

@@ -123,7 +123,7 @@ pub(super) fn fragment(ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>, Fail> {
         ),
         "Operations:".to_string(),
     ];
-    header.extend(plan.ops.iter().map(|op| format!("  {} ({})", op.id, op.source)));
+    header.extend(plan.ops.iter().map(|op| format!("  {} ({})", op.id, op.source_file())));
     header.extend([
         String::new(),
         r"A fragment of %windir%\system32\inetsrv\config\applicationHost.config, not a whole file:".to_string(),

@@ -468,8 +468,8 @@ fn step_view(cx: &Cx, op: &Operation, number: usize, scripts: &[Script], warning
         meta.push(md!("**After:** ", Md::join(&after, ", ")));
     }
     let mut idline = md!("**Operation:** ", C(&op.id));
-    if !op.source.is_empty() {
-        idline.push(&md!(" · **Intent:** ", C(&op.source)));
+    if !op.source_file().is_empty() {
+        idline.push(&md!(" · **Intent:** ", C(op.source_file())));
     }
     meta.push(idline);
     let mut sections = Vec::new();
@@ -1091,7 +1091,7 @@ pub(crate) fn build(cx: &Cx, scripts: &[Script], graph: &Graph) -> View {
     let mut warning_rows = Vec::new();
     for w in &ir.warnings {
         let steps: Vec<usize> = w.operations.iter().filter_map(|o| cx.step(o)).collect();
-        let line = md!("**", T(&w.code), "** ", IrText(&w.message), " (", C(&w.source), ")");
+        let line = md!("**", T(&w.code), "** ", IrText(&w.message), " (", C(w.source_file()), ")");
         for o in &w.operations {
             by_op.entry(o.as_str()).or_default().push(line.clone());
         }
