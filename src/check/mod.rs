@@ -2,6 +2,7 @@
 //! resolves names, and runs the security and consistency lints.
 
 pub mod access;
+mod chain;
 mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
 pub(crate) mod schema;
@@ -398,6 +399,7 @@ pub(crate) fn check_blocks(
     // Lints read only settings that validated and names that resolved, so they can run
     // alongside structural errors and every problem is reported in one run.
     lints::run(&unit, diags);
+    chain::run(&unit, diags);
     unit
 }
 

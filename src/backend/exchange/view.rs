@@ -1148,6 +1148,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                         EasAuth::Password => "user name and password",
                         EasAuth::CertificateAndPassword => "client certificate and password",
                         EasAuth::Certificate => "client certificate only",
+                        EasAuth::Kerberos => "delegated Kerberos tickets only",
                     },
                 },
             )

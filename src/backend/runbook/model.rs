@@ -613,6 +613,11 @@ fn purpose(cx: &Cx) -> Vec<Md> {
                         servers,
                         " with a client certificate alone, mapped to their AD account."
                     ),
+                    (crate::ir::EasAuth::Kerberos, _) => md!(
+                        "Let ",
+                        servers,
+                        " accept only the Kerberos tickets the gateway in front delegates for ActiveSync: Windows authentication on, client certificates ignored, Basic off."
+                    ),
                 });
             }
             Action::SegConfig { exchange_host, .. } => out.push(md!(
@@ -1091,7 +1096,15 @@ pub(crate) fn build(cx: &Cx, scripts: &[Script], graph: &Graph) -> View {
     let mut warning_rows = Vec::new();
     for w in &ir.warnings {
         let steps: Vec<usize> = w.operations.iter().filter_map(|o| cx.step(o)).collect();
-        let line = md!("**", T(&w.code), "** ", IrText(&w.message), " (", C(w.source_file()), ")");
+        let line = md!(
+            "**",
+            T(&w.code),
+            "** ",
+            IrText(&w.message),
+            " (",
+            C(w.source_file()),
+            ")"
+        );
         for o in &w.operations {
             by_op.entry(o.as_str()).or_default().push(line.clone());
         }

@@ -218,6 +218,7 @@ pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
         } => seg_config(op, app_pool, identity, exchange_host, cx),
         Action::TmgListener { .. } => tmg_listener(op, cx),
         Action::TmgPublishingRule { .. } => tmg_rule(op, cx),
+        Action::TmgServerPublishing { .. } => tmg_server_publishing(op),
         Action::Ws1Authority { .. } => ws1_authority(op, cx),
         Action::Ws1Template { .. } => ws1_template(op, cx),
         Action::Ws1Profile { .. } => ws1_profile(op),
@@ -1589,6 +1590,7 @@ fn activesync(op: &Operation, cx: &Cx) -> Content {
         EasAuth::Password => "user name and password",
         EasAuth::CertificateAndPassword => "client certificate and password",
         EasAuth::Certificate => "client certificate only",
+        EasAuth::Kerberos => "delegated Kerberos tickets only",
     };
     let mut c = Content {
         does: md!(
@@ -2539,6 +2541,90 @@ fn tmg_rule(op: &Operation, cx: &Cx) -> Content {
         " (",
         C(&spn_value),
         ") and **Users** All Authenticated Users."
+    ))])];
+    c.rollback = vec![Block::Steps(vec![item(md!(
+        "Disable or delete the rule ",
+        C(name),
+        " (and re-enable the rule it replaces, if any); **Apply**."
+    ))])];
+    c
+}
+
+fn tmg_server_publishing(op: &Operation) -> Content {
+    let Action::TmgServerPublishing {
+        name,
+        protocol,
+        published_server,
+        published_ip,
+        addresses,
+        description,
+    } = &op.action
+    else {
+        return Content::default();
+    };
+    let mut c = Content {
+        does: md!(
+            "Creates the server publishing rule ",
+            C(name),
+            " on ",
+            C(&op.host),
+            ": ",
+            T(protocol),
+            " passed through to ",
+            C(published_server),
+            ". TMG does not terminate the device's TLS, so it neither asks for nor sees the device certificate, and it delegates nothing: ",
+            C(published_server),
+            " authenticates the device."
+        ),
+        ..Content::default()
+    };
+    let target = published_ip.clone().unwrap_or_else(|| published_server.clone());
+    let mut steps = vec![
+        item(md!(
+            "On ",
+            C(&op.host),
+            ": **Forefront TMG Management** > **Firewall Policy** > **Tasks** > **Publish Non-Web Server Protocols**."
+        )),
+        item(md!("**Server publishing rule name**: ", C(name), "; **Next**.")),
+        item(md!(
+            "**Select Server**: **Server IP address** of ",
+            C(&target),
+            "; **Next**."
+        )),
+        item(md!("**Select Protocol**: ", C(protocol), "; **Next**.")),
+    ];
+    if addresses.is_empty() {
+        steps.push(item(md!(
+            "**Network Listener IP Addresses**: **External**, all addresses; **Next**, **Finish**."
+        )));
+    } else {
+        let ips: Vec<Md> = addresses.iter().map(|a| md!(C(a))).collect();
+        steps.push(item(md!(
+            "**Network Listener IP Addresses**: **External** > **Address** > **Specified IP addresses** ",
+            Md::join(&ips, ", "),
+            "; **Next**, **Finish**."
+        )));
+    }
+    if let Some(d) = description {
+        steps.push(item(md!(
+            "Rule **Properties** > **General** > **Description**: ",
+            C(d),
+            "; **OK**."
+        )));
+    }
+    steps.push(item(md!(
+        "Check that no web publishing rule and no web listener answer the same address on port 443 (one of them would take the connection and terminate TLS); **Apply**."
+    )));
+    c.by_hand = vec![Block::Steps(steps)];
+    c.notes.push(md!(
+        "No TMG computer-account delegation and no user rights on TMG are needed for this rule."
+    ));
+    c.verify = vec![Block::Steps(vec![item(md!(
+        "From a device on the Internet, the certificate shown for the public name is the one installed on ",
+        C(published_server),
+        " (not a TMG listener certificate), and TMG **Monitoring** > **Logging** shows the rule ",
+        C(name),
+        " allowing the connection."
     ))])];
     c.rollback = vec![Block::Steps(vec![item(md!(
         "Disable or delete the rule ",

@@ -416,6 +416,8 @@ pub(crate) fn graph(cx: &Cx) -> Graph {
             Action::ActiveSyncDirectory { auth, .. } => (
                 match auth {
                     EasAuth::Password => "HTTPS (user name and password)",
+                    // Reached only through the delegating hop's edge.
+                    EasAuth::Kerberos => continue,
                     _ => "HTTPS + client certificate",
                 },
                 &op.host,
