@@ -561,3 +561,35 @@ fn snapshots_of_every_example() {
         }
     }
 }
+
+#[test]
+fn a_listener_without_authority_gets_a_trust_check_on_tmg() {
+    let s7a = std::fs::read_to_string(crate::common::examples().join("s7-tmg-eas.mailsec")).unwrap();
+    let text = s7a.replace("  authority   = contoso_issuing\n  description", "  description");
+    assert_ne!(text, s7a, "the example's listener names its authority");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("lib")).unwrap();
+    std::fs::copy(
+        crate::common::examples().join("lib/contoso-pki.mailsec"),
+        dir.path().join("lib/contoso-pki.mailsec"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("s7.mailsec"), text).unwrap();
+    let c = crate::common::compile_path(&dir.path().join("s7.mailsec"));
+    assert!(!c.diags.has_errors(), "{:?}", c.diags);
+    let ir = c.ir.expect("lowers");
+    let check = ir
+        .operations
+        .iter()
+        .find(|o| o.id == "device-ca/tmg01")
+        .expect("a trust check for the device CA on tmg01");
+    assert_eq!(check.mode, Mode::Verify);
+    assert!(!ir.operations.iter().any(|o| o.host == "tmg01"
+        && matches!(&o.action, Action::TrustAuthority { authority, .. } if authority == "contoso_issuing")));
+    let script = tmg(&ir);
+    assert!(text_of(&script, "tmg/tmg01/70-publish.ps1").contains("the intent names no `authority`"));
+}
+
+fn text_of<'a>(files: &'a [OutputFile], path: &str) -> &'a str {
+    text(file(files, path))
+}

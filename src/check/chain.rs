@@ -232,6 +232,36 @@ pub(crate) fn run(unit: &Unit, diags: &mut Diagnostics) {
         }
     }
     backend_certificates(unit, diags);
+    listener_authorities(unit, diags);
+}
+
+/// A listener that authenticates device certificates validates them on TMG, and TMG's
+/// protocol transition logs the user on by the certificate, which needs an internal CA in
+/// NTAuth. (Without `authority` the lowering asks for the trust as a manual check.)
+fn listener_authorities(unit: &Unit, diags: &mut Diagnostics) {
+    for l in unit.of_kind("tmg_listener") {
+        if l.text("auth") != Some("client_certificate") {
+            continue;
+        }
+        let Some(auth) = l.text("authority").and_then(|a| unit.get(a)) else {
+            continue;
+        };
+        if matches!(auth.text("kind"), Some("external" | "partner")) {
+            diags.push(
+                Diag::new(Code::ExternalCaForKcd, l.span_of("authority"), format!("`{}` is an external authority; TMG cannot log users on with its certificates for Kerberos delegation", auth.name()))
+                    .label("device certificates from an external CA")
+                    .with(auth.span_of("kind"), "declared external here")
+                    .help("issue the device certificates from an `enterprise` authority of TMG's domain"),
+            );
+        } else if auth.bool("ntauth") != Some(true) {
+            diags.push(
+                Diag::new(Code::NtAuthMissing, l.span_of("authority"), format!("authority `{}` issues the device certificates TMG maps to users, but is not published to NTAuth", auth.name()))
+                    .label("client certificates from this authority")
+                    .with(auth.name_span(), "declared here without `ntauth = true`")
+                    .help("add `ntauth = true` to the authority"),
+            );
+        }
+    }
 }
 
 /// TMG bridges SSL to the published server by its internal site name: a certificate declared

@@ -1351,6 +1351,21 @@ impl<'a> Cx<'a> {
             if client_certs {
                 // TMG validates the device certificate itself: against AD's NTAuth store (for
                 // the S4U logon) and the CRL, which TMG downloads under its system policy.
+                if !l.has("authority") {
+                    self.op(
+                        format!("device-ca/{server}"),
+                        &server,
+                        Phase::Gateway,
+                        Mode::Verify,
+                        format!("Check that {server} trusts the CA of the device certificates"),
+                        &[],
+                        &[format!("ntauth-cache:{server}")],
+                        Action::Check {
+                            command: format!("certutil -verify -urlfetch <a device certificate>.cer on {server} (the intent names no `authority` for listener `{}`)", l.name()),
+                            expect: "the chain builds to a trusted root in LocalMachine\\Root, the CRLs download, and the issuing CA is in the NTAuth store".into(),
+                        },
+                    );
+                }
                 if let Some(auth) = l.text("authority").and_then(|a| self.unit.get(a)) {
                     let cn = auth.text("common_name").unwrap_or(auth.name()).to_string();
                     if auth.bool("ntauth") == Some(true) {

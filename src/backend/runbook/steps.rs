@@ -2619,6 +2619,9 @@ fn tmg_server_publishing(op: &Operation) -> Content {
     c.notes.push(md!(
         "No TMG computer-account delegation and no user rights on TMG are needed for this rule."
     ));
+    c.notes.push(md!(
+        "Replacing a TMG web publishing rule that authenticated the certificate and delegated to the EAS server: (1) create this rule and disable the old web publishing rule (rollback: re-enable it and disable this one); (2) remove TMG's delegation to the EAS server's SPN from the TMG computer account (rollback: add it back); (3) leave the EAS server on Kerberos (Windows authentication, client certificates ignored). Keep that order and test a device after each step."
+    ));
     c.verify = vec![Block::Steps(vec![item(md!(
         "From a device on the Internet, the certificate shown for the public name is the one installed on ",
         C(published_server),
