@@ -593,3 +593,121 @@ fn a_listener_without_authority_gets_a_trust_check_on_tmg() {
 fn text_of<'a>(files: &'a [OutputFile], path: &str) -> &'a str {
     text(file(files, path))
 }
+
+/// The TMG rule, the domain controller's delegation and the back end's IIS describe one
+/// change (review section 4.1, cross-artefact checks).
+#[test]
+fn rule_delegation_and_back_end_agree() {
+    let mut rules = 0;
+    for ir in all_irs() {
+        for op in &ir.operations {
+            let Action::TmgPublishingRule {
+                listener,
+                internal_site,
+                delegation,
+                spn,
+                farm,
+                ..
+            } = &op.action
+            else {
+                continue;
+            };
+            rules += 1;
+            let at = format!("{}: {}", ir.unit, op.id);
+            let listener_auth = ir
+                .operations
+                .iter()
+                .find_map(|o| match &o.action {
+                    Action::TmgListener { name, auth, .. } if name == listener => Some(auth.clone()),
+                    _ => None,
+                })
+                .expect("the rule's listener");
+            // Certificate authentication on the listener <=> Kerberos constrained delegation.
+            assert_eq!(listener_auth == "client_certificate", delegation == "kerberos", "{at}");
+            if delegation != "kerberos" {
+                continue;
+            }
+            let spn = spn.clone().expect("a KCD rule names its SPN");
+            assert_eq!(spn == "http/*", !farm.is_empty(), "{at}: http/* only for a farm");
+            // The TMG computer account may delegate to the SPN, which is registered.
+            assert!(
+                ir.operations.iter().any(|o| matches!(&o.action,
+                    Action::AllowDelegation { from, spns, protocol_transition: true, .. }
+                        if *from == op.host && spns.iter().any(|s| s.eq_ignore_ascii_case(&spn)))),
+                "{at}: {} may delegate to {spn}",
+                op.host
+            );
+            assert!(
+                ir.operations
+                    .iter()
+                    .any(|o| matches!(&o.action, Action::RegisterSpn { spn: s, .. } if s.eq_ignore_ascii_case(&spn))),
+                "{at}: {spn} registered"
+            );
+            // The internal site is the host that accepts the ticket: Windows auth on, and
+            // nothing there asks for a certificate.
+            let back_end = ir
+                .hosts
+                .values()
+                .find(|h| h.fqdn.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(internal_site)))
+                .expect("the internal site is a declared server");
+            let on_back_end =
+                |f: &dyn Fn(&Action) -> bool| ir.operations.iter().any(|o| o.host == back_end.id && f(&o.action));
+            assert!(
+                on_back_end(&|a| matches!(a, Action::IisWindowsAuth { .. })),
+                "{at}: Windows auth on {}",
+                back_end.id
+            );
+            assert!(
+                !on_back_end(&|a| matches!(a, Action::IisClientCertificates { .. })),
+                "{at}: no certificates on {}",
+                back_end.id
+            );
+            // The script says the same.
+            let files = tmg(&ir);
+            let script = files
+                .iter()
+                .find(|f| f.path.ends_with("-publish.ps1") && f.operations.contains(&op.id))
+                .expect("the script carrying the rule");
+            let t = text(script);
+            assert!(t.contains(&format!("'ServicePrincipalName' '{spn}'")), "{at}");
+            assert!(t.contains(&format!("'WebSite' '{internal_site}'")), "{at}");
+        }
+    }
+    assert!(rules >= 2, "KCD rules checked: {rules}");
+}
+
+/// What the script changes is read first, and saved only when something changed and not
+/// under -WhatIf: a second run saves nothing.
+#[test]
+fn publishing_scripts_save_only_what_changed() {
+    for ir in all_irs() {
+        for f in tmg(&ir).iter().filter(|f| f.path.ends_with("-publish.ps1")) {
+            let lines: Vec<&str> = text(f).lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let l = line.trim();
+                if l.starts_with('#') {
+                    continue;
+                }
+                if l.contains(".Save(") {
+                    assert!(
+                        lines[i.saturating_sub(4)..i].iter().any(|p| p.contains("if ($dirty)"))
+                            && lines[i.saturating_sub(3)..i]
+                                .iter()
+                                .any(|p| p.contains("-not $WhatIfPreference")),
+                        "{}/{}:{}: Save outside `if ($dirty)` / -WhatIf guard",
+                        ir.unit,
+                        f.path,
+                        i + 1
+                    );
+                }
+                if l.contains(".Add(") || l.contains("AddWebPublishingRule(") || l.contains("AddServerPublishingRule(")
+                {
+                    let guarded = lines[i.saturating_sub(10)..i]
+                        .iter()
+                        .any(|p| p.contains("WhatIfPreference") || p.contains("-contains") || p.contains("Exists("));
+                    assert!(guarded, "{}/{}:{}: unguarded {l}", ir.unit, f.path, i + 1);
+                }
+            }
+        }
+    }
+}

@@ -233,6 +233,51 @@ pub(crate) fn run(unit: &Unit, diags: &mut Diagnostics) {
     }
     backend_certificates(unit, diags);
     listener_authorities(unit, diags);
+    public_names(unit, diags);
+}
+
+fn on_certificate(cert: &Checked, host: &str) -> bool {
+    let cn = cert
+        .record("subject")
+        .and_then(|s| super::access::field_text(s, "CN"))
+        .unwrap_or("");
+    let matches = |pattern: &str| {
+        pattern.eq_ignore_ascii_case(host)
+            || pattern.strip_prefix("*.").is_some_and(|suffix| {
+                host.split_once('.')
+                    .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(suffix))
+            })
+    };
+    matches(cn) || cert.list("domains").iter().any(|d| matches(d))
+}
+
+/// Devices check the rule's public name against the listener's certificate.
+fn public_names(unit: &Unit, diags: &mut Diagnostics) {
+    for r in unit.of_kind("publishing_rule") {
+        let Some(name) = r.text("public_name") else { continue };
+        let Some(l) = r.text("listener").and_then(|l| unit.get(l)) else {
+            continue;
+        };
+        let Some(cert) = l.text("certificate").and_then(|c| unit.get(c)) else {
+            continue;
+        };
+        if !on_certificate(cert, name) {
+            diags.push(
+                Diag::new(
+                    Code::PublicNameNotOnListener,
+                    r.span_of("public_name"),
+                    format!(
+                        "public name `{name}` is not on certificate `{}` of listener `{}`",
+                        cert.name(),
+                        l.name()
+                    ),
+                )
+                .label("devices connect to this name")
+                .with(cert.name_span(), "the listener's certificate")
+                .help(format!("add `{name}` to the certificate's `domains`")),
+            );
+        }
+    }
 }
 
 /// A listener that authenticates device certificates validates them on TMG, and TMG's
@@ -281,13 +326,7 @@ fn backend_certificates(unit: &Unit, diags: &mut Diagnostics) {
             .of_kind("certificate")
             .filter(|c| c.list("servers").iter().any(|s| s == server))
         {
-            let cn = cert
-                .record("subject")
-                .and_then(|s| super::access::field_text(s, "CN"))
-                .unwrap_or("");
-            let named =
-                cn.eq_ignore_ascii_case(fqdn) || cert.list("domains").iter().any(|d| d.eq_ignore_ascii_case(fqdn));
-            if !named {
+            if !on_certificate(cert, fqdn) {
                 diags.push(
                     Diag::new(
                         Code::BackendCertName,

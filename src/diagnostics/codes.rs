@@ -497,4 +497,10 @@ or use `auth = certificate` or `auth = password`.";
 "TMG bridges SSL: it opens its own TLS session to the published server by the rule's internal
 site name (the server's FQDN) and rejects the server certificate unless that name is its CN or
 in its SAN, and its issuer is trusted on TMG. Add the FQDN to the certificate's `domains`.";
+
+    PublicNameNotOnListener = "MS0255", Error, "public name is not on the listener's certificate",
+"Devices connect to the publishing rule's public name and check it against the certificate
+of the TMG web listener. If the name is neither the certificate's CN nor in its SAN, every
+device refuses the connection before TMG sees a request. Add the public name to the
+certificate's `domains`, or publish the name the certificate carries.";
 }
