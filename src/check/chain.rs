@@ -71,13 +71,9 @@ fn wants_certs(b: &Checked) -> bool {
 
 /// Whether a block accepts a delegated Kerberos ticket. `password` on an ActiveSync
 /// directory behind a delegating hop is lowered with Windows authentication on as well
-/// (Basic stays for direct clients); a SEG is only configured for Kerberos by `kerberos`.
+/// (Basic stays for direct clients). A SEG never does (MS0256).
 fn accepts_kerberos(b: &Checked) -> bool {
-    match b.text("auth") {
-        Some("kerberos") => true,
-        Some("password") => b.kind() == "activesync",
-        _ => false,
-    }
+    b.kind() == "activesync" && matches!(b.text("auth"), Some("kerberos" | "password"))
 }
 
 /// Runs the chain checks.
@@ -200,7 +196,21 @@ pub(crate) fn run(unit: &Unit, diags: &mut Diagnostics) {
                     )),
                 );
             }
-            for b in blocks.into_iter().filter(|b| !wants_certs(b) && !accepts_kerberos(b)) {
+            for b in blocks
+                .iter()
+                .filter(|b| b.kind() == "seg" && !wants_certs(b) && b.text("auth") != Some("kerberos"))
+            {
+                diags.push(
+                    Diag::new(Code::SegKerberosInbound, b.span_of("server"), format!("SEG `{}` stands behind a delegating hop and would receive a Kerberos ticket", b.name()))
+                        .label("SEG behind the certificate hop")
+                        .with(hop_span, "the certificate hop delegates from here")
+                        .help("let the SEG authenticate the device certificate (`auth = certificate`) and publish it through TMG with `tmg_server_publishing`"),
+                );
+            }
+            for b in blocks
+                .into_iter()
+                .filter(|b| !wants_certs(b) && !accepts_kerberos(b) && b.kind() == "activesync")
+            {
                 diags.push(
                     Diag::new(
                         Code::KerberosNotAccepted,
@@ -219,6 +229,14 @@ pub(crate) fn run(unit: &Unit, diags: &mut Diagnostics) {
     }
     for b in unit.blocks.iter().filter(|b| matches!(b.kind(), "activesync" | "seg")) {
         let Some(server) = b.text("server") else { continue };
+        if b.kind() == "seg" && b.text("auth") == Some("kerberos") {
+            diags.push(
+                Diag::new(Code::SegKerberosInbound, b.span_of("auth"), format!("SEG `{}` cannot be relied on to accept a delegated Kerberos ticket", b.name()))
+                    .label("Kerberos inbound on the SEG")
+                    .help("let the SEG authenticate the device certificate (`auth = certificate`) and publish it through TMG with `tmg_server_publishing`"),
+            );
+            continue;
+        }
         if b.text("auth") == Some("kerberos") && !behind.iter().any(|s| s == server) {
             diags.push(
                 Diag::new(

@@ -503,4 +503,12 @@ in its SAN, and its issuer is trusted on TMG. Add the FQDN to the certificate's 
 of the TMG web listener. If the name is neither the certificate's CN nor in its SAN, every
 device refuses the connection before TMG sees a request. Add the public name to the
 certificate's `domains`, or publish the name the certificate carries.";
+
+    SegKerberosInbound = "MS0256", Error, "a SEG cannot be relied on to accept Kerberos",
+"TMG -> SEG -> EAS with TMG authenticating the certificate would need a double delegation:
+TMG delegates to http/<seg>, the SEG accepts that Kerberos ticket and delegates again to the
+EAS server. VMware documents the SEG only as the hop that authenticates the device
+certificate, not as a Kerberos service, so mailsec refuses `auth = kerberos` on a `seg`
+until that is verified with the vendor. Publish the SEG with `tmg_server_publishing` and let
+it authenticate the certificate (`auth = certificate`).";
 }

@@ -1236,20 +1236,6 @@ impl<'a> Cx<'a> {
                 let summary =
                     format!("Configure IIS client-certificate authentication for the SEG site {site} on {server}");
                 self.iis_client_certs(s, &server, site, "", auth, fqdn, summary);
-            } else if auth == EasAuth::Kerberos {
-                self.op(
-                    format!("iis-windows-auth/{}", s.name()),
-                    &server,
-                    Phase::ClientAccess,
-                    Mode::Scripted,
-                    format!("Enable Windows authentication (Negotiate, NTLM) for the SEG site {site} on {server}"),
-                    &[],
-                    &[format!("iis:{server}")],
-                    Action::IisWindowsAuth {
-                        site,
-                        application: String::new(),
-                    },
-                );
             }
         }
         self.block = None;
