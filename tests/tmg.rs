@@ -711,3 +711,33 @@ fn publishing_scripts_save_only_what_changed() {
         }
     }
 }
+
+#[test]
+fn the_pass_through_diagram_routes_devices_through_tmg() {
+    let irs = example_irs();
+    let ir = unit(&irs, "s7-tmg-seg-eas");
+    let files = render(Target::Runbook, ir).unwrap();
+    let md = text(files.iter().find(|f| f.path.ends_with(".md")).unwrap());
+    let diagram = md
+        .split("```mermaid")
+        .nth(1)
+        .and_then(|d| d.split("```").next())
+        .unwrap();
+    let node = |title: &str| {
+        diagram
+            .lines()
+            .find(|l| l.contains(&format!("[\"{title}")))
+            .and_then(|l| l.trim().split('[').next())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("node {title}"))
+    };
+    let (devices, tmg01, seg01) = (node("Devices and mail clients"), node("tmg01"), node("seg01"));
+    let edge = |from: &str, to: &str| {
+        diagram
+            .lines()
+            .any(|l| l.trim().starts_with(&format!("{from} -->")) && l.trim().ends_with(&format!("| {to}")))
+    };
+    assert!(edge(&devices, &tmg01), "devices -> tmg01");
+    assert!(edge(&tmg01, &seg01), "tmg01 -> seg01");
+    assert!(!edge(&devices, &seg01), "no direct devices -> seg01 edge");
+}
