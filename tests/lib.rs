@@ -3,10 +3,11 @@
 mod common;
 
 mod cli;
+mod diff;
 mod exchange;
 mod iis;
-mod provenance;
 mod ir;
+mod provenance;
 mod robustness;
 mod runbook;
 mod syntax;

@@ -1,5 +1,6 @@
 //! The command line: parses arguments, runs the driver, prints diagnostics, writes files.
 
+mod diff;
 mod output;
 
 use crate::backend::Target;
@@ -86,6 +87,25 @@ pub enum Command {
         /// Treat warnings as errors.
         #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
         deny: Option<String>,
+    },
+    /// Compare the artefacts two revisions of the intent generate (exit 0 equal, 1 different, 2 error).
+    ///
+    /// Each side is a file or directory, or a git revision written `<rev>:<path>`;
+    /// `--git <rev> <path>` compares <path> at <rev> with the working tree.
+    Diff {
+        /// The old side (or, with `--git`, the path compared).
+        old: String,
+        /// The new side.
+        new: Option<String>,
+        /// Take the old side from this git revision of the single path given.
+        #[arg(long, value_name = "REV")]
+        git: Option<String>,
+        /// Only the summary, with per-file line counts; no diff text.
+        #[arg(long)]
+        stat: bool,
+        /// Targets to compare (repeatable); all built targets when omitted.
+        #[arg(long = "target", short = 't', value_enum)]
+        targets: Vec<Target>,
     },
     /// Explain a diagnostic code.
     Explain {
@@ -235,6 +255,22 @@ pub fn run(cli: &Cli) -> u8 {
             check,
             deny,
         } => output::build(&printer, paths, out, targets, *emit, *check, deny.is_some()),
+        Command::Diff {
+            old,
+            new,
+            git,
+            stat,
+            targets,
+        } => diff::diff(
+            &printer,
+            &diff::DiffArgs {
+                old,
+                new: new.as_deref(),
+                git: git.as_deref(),
+                stat: *stat,
+                targets,
+            },
+        ),
     }
 }
 

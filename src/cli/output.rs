@@ -149,7 +149,7 @@ fn select_targets(printer: &Printer, requested: &[Target], emit: Emit) -> Result
     Ok(out)
 }
 
-fn render(compiled: &[Compiled], targets: &[Target], emit: Emit) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub(super) fn render(compiled: &[Compiled], targets: &[Target], emit: Emit) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut files = Vec::new();
     for c in compiled {
         let Some(ir) = &c.ir else { continue };
