@@ -71,6 +71,10 @@ struct Side {
 }
 
 pub(super) fn diff(printer: &Printer, args: &DiffArgs<'_>) -> u8 {
+    if printer.format == MessageFormat::Sarif {
+        printer.fail("`diff` has no SARIF form (SARIF carries diagnostics); use `--message-format json`");
+        return EXIT_USAGE;
+    }
     let (old, new) = match sides(args) {
         Ok(s) => s,
         Err(e) => {

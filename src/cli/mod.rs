@@ -33,6 +33,8 @@ pub enum MessageFormat {
     Human,
     /// One JSON object per diagnostic on stdout.
     Json,
+    /// One SARIF 2.1.0 log on stdout, for code-scanning services.
+    Sarif,
 }
 
 /// Colour choice.
@@ -123,6 +125,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_INPUT: u8 = 1;
 /// Exit code: usage or I/O problem.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code of `build --check`: the intent is fine but `--out` is not what it generates.
+pub const EXIT_DRIFT: u8 = 3;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
@@ -139,6 +143,11 @@ pub fn main() -> ExitCode {
 struct Printer {
     format: MessageFormat,
     opts: RenderOptions,
+    /// SARIF results gathered until [`Printer::finish`] prints the log.
+    sarif: std::cell::RefCell<Vec<serde_json::Value>>,
+    /// Repository roots found for source directories (diagnostic paths are shown relative
+    /// to the repository, so CI annotations land on the right file).
+    repos: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<PathBuf>>>,
 }
 
 impl Printer {
@@ -152,6 +161,50 @@ impl Printer {
         Printer {
             format: cli.message_format,
             opts: RenderOptions { color, width: 100 },
+            sarif: std::cell::RefCell::default(),
+            repos: std::cell::RefCell::default(),
+        }
+    }
+
+    /// Whether stdout carries a machine-readable stream that nothing else may enter.
+    fn machine(&self) -> bool {
+        self.format != MessageFormat::Human
+    }
+
+    /// The repository (a directory holding `.git`) around `dir`, cached.
+    fn repo_of(&self, dir: &std::path::Path) -> Option<PathBuf> {
+        let mut repos = self.repos.borrow_mut();
+        repos
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| dir.ancestors().find(|a| a.join(".git").exists()).map(PathBuf::from))
+            .clone()
+    }
+
+    /// The sources of a compiled file with names relative to the repository root when the
+    /// file is inside one (else the compile-root-relative names are kept).
+    fn display_sources(&self, c: &Compiled) -> crate::source::SourceMap {
+        let mut sources = c.sources.clone();
+        sources.rename(|f| {
+            let repo = self.repo_of(f.path.parent()?)?;
+            let rel = f.path.strip_prefix(&repo).ok()?;
+            Some(
+                rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            )
+        });
+        sources
+    }
+
+    /// Prints what was gathered for the end of the run (the SARIF log).
+    fn finish(&self) {
+        if self.format == MessageFormat::Sarif {
+            let results = std::mem::take(&mut *self.sarif.borrow_mut());
+            let log = crate::diagnostics::sarif::log(results);
+            let mut out = std::io::stdout().lock();
+            let _ = serde_json::to_writer_pretty(&mut out, &log);
+            let _ = writeln!(out);
         }
     }
 
@@ -165,6 +218,10 @@ impl Printer {
         let mut err = stderr.lock();
         let mut out = stdout.lock();
         for c in compiled {
+            if c.diags.iter().next().is_none() {
+                continue;
+            }
+            let sources = self.display_sources(c);
             for d in c.diags.iter() {
                 let key = (
                     c.sources.get(d.span.file).name.clone(),
@@ -187,11 +244,16 @@ impl Printer {
                 }
                 match self.format {
                     MessageFormat::Human => {
-                        let _ = write!(err, "{}", render_human(&d, &c.sources, self.opts));
+                        let _ = write!(err, "{}", render_human(&d, &sources, self.opts));
                         let _ = writeln!(err);
                     }
                     MessageFormat::Json => {
-                        let _ = writeln!(out, "{}", render_json(&d, &c.sources));
+                        let _ = writeln!(out, "{}", render_json(&d, &sources));
+                    }
+                    MessageFormat::Sarif => {
+                        self.sarif
+                            .borrow_mut()
+                            .push(crate::diagnostics::sarif::result(&d, &sources));
                     }
                 }
             }
@@ -200,7 +262,7 @@ impl Printer {
     }
 
     fn summary(&self, verb: &str, units: usize, libraries: usize, errors: usize, warnings: usize) {
-        if self.format == MessageFormat::Json {
+        if self.machine() {
             return;
         }
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
@@ -228,6 +290,12 @@ impl Printer {
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: &Cli) -> u8 {
     let printer = Printer::new(cli);
+    let code = run_command(cli, &printer);
+    printer.finish();
+    code
+}
+
+fn run_command(cli: &Cli, printer: &Printer) -> u8 {
     match &cli.command {
         Command::Explain { code, list } => explain(code.as_deref(), *list),
         Command::Check { paths, deny } => {
@@ -254,7 +322,7 @@ pub fn run(cli: &Cli) -> u8 {
             emit,
             check,
             deny,
-        } => output::build(&printer, paths, out, targets, *emit, *check, deny.is_some()),
+        } => output::build(printer, paths, out, targets, *emit, *check, deny.is_some()),
         Command::Diff {
             old,
             new,
@@ -262,7 +330,7 @@ pub fn run(cli: &Cli) -> u8 {
             stat,
             targets,
         } => diff::diff(
-            &printer,
+            printer,
             &diff::DiffArgs {
                 old,
                 new: new.as_deref(),

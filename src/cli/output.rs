@@ -1,7 +1,7 @@
 //! `mailsec build`: renders in memory, then either compares with `--out` (`--check`) or
 //! replaces `--out` atomically, so a failed build never leaves half an output behind.
 
-use super::{Emit, Printer, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
+use super::{Emit, Printer, EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
 use crate::backend::{OutputFile, Target};
 use crate::driver::{self, Compiled};
 use serde::Serialize;
@@ -52,6 +52,7 @@ pub(super) fn build(
     if errors > 0 {
         return EXIT_INPUT;
     }
+    let narrowed = !targets.is_empty() && emit == Emit::Artefacts;
     let targets = match select_targets(printer, targets, emit) {
         Ok(t) => t,
         Err(code) => return code,
@@ -71,7 +72,11 @@ pub(super) fn build(
     let manifest = manifest(&compiled, &tree, &targets, emit);
     tree.insert(MANIFEST.to_string(), manifest);
     if check {
-        return match compare(out, &tree) {
+        // With `--target`, only the selected targets' files are this build's concern: the
+        // other targets' files and the whole-build manifest are left out of the comparison.
+        let names: Vec<&str> = targets.iter().map(|t| t.name()).collect();
+        let in_scope = |p: &str| !narrowed || p.split('/').nth(1).is_some_and(|t| names.contains(&t));
+        return match compare(out, &tree, &in_scope) {
             Ok(diffs) if diffs.is_empty() => {
                 if printer.format == super::MessageFormat::Human {
                     eprintln!(
@@ -83,15 +88,24 @@ pub(super) fn build(
                 EXIT_OK
             }
             Ok(diffs) => {
+                // The diff is for people: on stdout in human mode, on stderr when stdout
+                // carries JSON or SARIF, which nothing else may enter.
+                let mut text = String::new();
                 for d in &diffs {
-                    println!("{d}");
+                    text.push_str(d);
+                    text.push('\n');
+                }
+                if printer.machine() {
+                    eprint!("{text}");
+                } else {
+                    print!("{text}");
                 }
                 eprintln!(
                     "error: `{}` differs from what the intent generates in {} places; run `mailsec build` to update it",
                     out.display(),
                     diffs.len()
                 );
-                EXIT_INPUT
+                EXIT_DRIFT
             }
             Err(e) => {
                 printer.fail(&format!("cannot read `{}`: {e}", out.display()));
@@ -219,13 +233,27 @@ fn safe_relative(p: &str) -> bool {
     !p.is_empty() && !p.contains('\\') && path.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
-/// Differences between `out` and the expected tree, as printable text (unified diffs).
-fn compare(out: &Path, tree: &BTreeMap<String, Vec<u8>>) -> io::Result<Vec<String>> {
+/// Whether two file contents are the same up to line endings: a checkout with
+/// `core.autocrlf=true` turns LF into CRLF (and CRLF files may come back as LF), which is
+/// not drift.
+fn same_text(have: &[u8], want: &[u8]) -> bool {
+    fn lf(b: &[u8]) -> impl Iterator<Item = u8> + '_ {
+        b.iter()
+            .enumerate()
+            .filter(move |&(i, &c)| !(c == b'\r' && b.get(i + 1) == Some(&b'\n')))
+            .map(|(_, &c)| c)
+    }
+    have == want || lf(have).eq(lf(want))
+}
+
+/// Differences between `out` and the expected tree, as printable text (unified diffs),
+/// limited to the paths `in_scope` accepts.
+fn compare(out: &Path, tree: &BTreeMap<String, Vec<u8>>, in_scope: &dyn Fn(&str) -> bool) -> io::Result<Vec<String>> {
     let mut diffs = Vec::new();
     let existing = if out.is_dir() { list(out)? } else { Vec::new() };
-    for (path, want) in tree {
+    for (path, want) in tree.iter().filter(|(p, _)| in_scope(p)) {
         match fs::read(out.join(path)) {
-            Ok(have) if have == *want => {}
+            Ok(have) if same_text(&have, want) => {}
             Ok(have) => {
                 let (a, b) = (String::from_utf8_lossy(&have), String::from_utf8_lossy(want));
                 let diff = similar::TextDiff::from_lines(a.as_ref(), b.as_ref());
@@ -240,7 +268,7 @@ fn compare(out: &Path, tree: &BTreeMap<String, Vec<u8>>) -> io::Result<Vec<Strin
             Err(e) => return Err(e),
         }
     }
-    for p in existing {
+    for p in existing.into_iter().filter(|p| in_scope(p)) {
         if !tree.contains_key(&p) {
             diffs.push(format!("extra: {p}"));
         }

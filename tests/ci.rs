@@ -1,0 +1,119 @@
+//! Tests: what CI consumes — SARIF, pure machine output, `build --check` scoped to the
+//! selected targets and lenient about line endings, diagnostic paths from the repository root.
+
+use crate::common::{bin, examples};
+use mailsec::diagnostics::Code;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin()).current_dir(dir).args(args).output().unwrap()
+}
+
+const WARNS: &str = "organization \"X\" { smtp_domains = [x.example] exchange = 2019 }\nserver a { fqdn = a.x.example roles = [eas] rolse = [eas] }\n";
+
+#[test]
+fn sarif_is_one_structurally_valid_log() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("u.mailsec"), WARNS).unwrap();
+    let o = run_in(dir.path(), &["--message-format", "sarif", "check", "u.mailsec"]);
+    assert_eq!(o.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is one JSON document");
+    assert_eq!(log["version"], "2.1.0");
+    assert!(log["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let runs = log["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    let driver = &runs[0]["tool"]["driver"];
+    assert_eq!(driver["name"], "mailsec");
+    let rules = driver["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), Code::ALL.len(), "every code is a rule");
+    for (i, (rule, code)) in rules.iter().zip(Code::ALL).enumerate() {
+        assert_eq!(rule["id"], code.as_str(), "rule {i}");
+        assert!(!rule["shortDescription"]["text"].as_str().unwrap().is_empty());
+        assert!(!rule["help"]["text"].as_str().unwrap().is_empty());
+        let level = rule["defaultConfiguration"]["level"].as_str().unwrap();
+        assert!(["error", "warning", "note", "none"].contains(&level));
+        let name = rule["name"].as_str().unwrap();
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{name}"
+        );
+    }
+    let results = runs[0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"], "ruleIndex points at ruleId");
+        assert!(["error", "warning"].contains(&r["level"].as_str().unwrap()));
+        assert!(!r["message"]["text"].as_str().unwrap().is_empty());
+        for loc in r["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(r["relatedLocations"].as_array().into_iter().flatten())
+        {
+            let phys = &loc["physicalLocation"];
+            assert_eq!(phys["artifactLocation"]["uri"], "u.mailsec");
+            assert_eq!(phys["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+            let region = &phys["region"];
+            for k in ["startLine", "startColumn", "endLine", "endColumn"] {
+                assert!(region[k].as_u64().unwrap() >= 1, "{k} is 1-based");
+            }
+            assert!(
+                (region["startLine"].as_u64(), region["startColumn"].as_u64())
+                    <= (region["endLine"].as_u64(), region["endColumn"].as_u64())
+            );
+        }
+    }
+    assert!(o.stderr.is_empty() || !String::from_utf8_lossy(&o.stderr).contains("error["));
+}
+
+#[test]
+fn diagnostic_paths_are_relative_to_the_repository_root() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let sub = dir.path().join("intent/site");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(sub.join("u.mailsec"), WARNS).unwrap();
+    let o = run_in(&sub, &["--message-format", "json", "check", "."]);
+    let line = String::from_utf8(o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.lines().next().unwrap()).unwrap();
+    assert_eq!(v["span"]["file"], "intent/site/u.mailsec");
+}
+
+fn build(dir: &Path, extra: &[&str]) -> Output {
+    let ex = examples();
+    let mut args = vec!["build", ex.to_str().unwrap(), "--out", "out"];
+    args.extend_from_slice(extra);
+    run_in(dir, &args)
+}
+
+#[test]
+fn check_respects_target_keeps_json_pure_and_ignores_line_endings() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(build(dir.path(), &["-t", "exchange"]).status.code(), Some(0));
+    // A full-output drift check of an exchange-only output fails; the exchange one passes.
+    assert_eq!(build(dir.path(), &["--check"]).status.code(), Some(3));
+    let o = build(dir.path(), &["-t", "exchange", "--check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // A checkout that turned LF into CRLF is not drift.
+    let script = walkdir::WalkDir::new(dir.path().join("out"))
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .find(|p| p.extension().is_some_and(|e| e == "ps1"))
+        .unwrap();
+    let text = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(&script, text.replace('\n', "\r\n")).unwrap();
+    assert_eq!(build(dir.path(), &["-t", "exchange", "--check"]).status.code(), Some(0));
+    // A real change is drift, and in JSON mode stdout stays JSON lines.
+    std::fs::write(&script, text.replace("Set-StrictMode", "Set-StrictMod")).unwrap();
+    let o = build(dir.path(), &["-t", "exchange", "--check", "--message-format", "json"]);
+    assert_eq!(o.status.code(), Some(3));
+    for line in String::from_utf8(o.stdout).unwrap().lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("only JSON on stdout");
+    }
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("Set-StrictMod"),
+        "the diff goes to stderr"
+    );
+}
