@@ -21,6 +21,9 @@ pub struct Cli {
     /// Colour in human output (`NO_COLOR` also turns it off).
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     pub color: Color,
+    /// No status lines (summaries, notes, "wrote N files"); diagnostics and errors still print.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -109,6 +112,14 @@ pub enum Command {
         #[arg(long = "target", short = 't', value_enum)]
         targets: Vec<Target>,
     },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout: `mailsec man > mailsec.1`.
+    Man,
     /// Explain a diagnostic code.
     Explain {
         /// The code, like MS0201.
@@ -143,6 +154,7 @@ pub fn main() -> ExitCode {
 struct Printer {
     format: MessageFormat,
     opts: RenderOptions,
+    quiet: bool,
     /// SARIF results gathered until [`Printer::finish`] prints the log.
     sarif: std::cell::RefCell<Vec<serde_json::Value>>,
     /// Repository roots found for source directories (diagnostic paths are shown relative
@@ -161,8 +173,16 @@ impl Printer {
         Printer {
             format: cli.message_format,
             opts: RenderOptions { color, width: 100 },
+            quiet: cli.quiet,
             sarif: std::cell::RefCell::default(),
             repos: std::cell::RefCell::default(),
+        }
+    }
+
+    /// A status line for people: stderr, human mode only, not with `--quiet`.
+    fn status(&self, line: &str) {
+        if !self.machine() && !self.quiet {
+            eprintln!("{line}");
         }
     }
 
@@ -278,7 +298,7 @@ impl Printer {
                 plural(warnings, "warning")
             );
         } else {
-            eprintln!("{verb}: {what}, {}", plural(warnings, "warning"));
+            self.status(&format!("{verb}: {what}, {}", plural(warnings, "warning")));
         }
     }
 
@@ -298,6 +318,22 @@ pub fn run(cli: &Cli) -> u8 {
 fn run_command(cli: &Cli, printer: &Printer) -> u8 {
     match &cli.command {
         Command::Explain { code, list } => explain(code.as_deref(), *list),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "mailsec", &mut out);
+            write_stdout(printer, &out)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out) {
+                Ok(()) => write_stdout(printer, &out),
+                Err(e) => {
+                    printer.fail(&format!("cannot render the manual page: {e}"));
+                    EXIT_USAGE
+                }
+            }
+        }
         Command::Check { paths, deny } => {
             let compiled = match driver::discover(paths).and_then(|i| driver::compile_all(&i)) {
                 Ok(c) => c,
@@ -339,6 +375,19 @@ fn run_command(cli: &Cli, printer: &Printer) -> u8 {
                 targets,
             },
         ),
+    }
+}
+
+/// Writes generated text to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(printer: &Printer, bytes: &[u8]) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            printer.fail(&format!("cannot write to stdout: {e}"));
+            EXIT_USAGE
+        }
     }
 }
 

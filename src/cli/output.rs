@@ -78,13 +78,11 @@ pub(super) fn build(
         let in_scope = |p: &str| !narrowed || p.split('/').nth(1).is_some_and(|t| names.contains(&t));
         return match compare(out, &tree, &in_scope) {
             Ok(diffs) if diffs.is_empty() => {
-                if printer.format == super::MessageFormat::Human {
-                    eprintln!(
-                        "build --check: `{}` is up to date ({} files)",
-                        out.display(),
-                        tree.len()
-                    );
-                }
+                printer.status(&format!(
+                    "build --check: `{}` is up to date ({} files)",
+                    out.display(),
+                    tree.len()
+                ));
                 EXIT_OK
             }
             Ok(diffs) => {
@@ -115,9 +113,7 @@ pub(super) fn build(
     }
     match replace_dir(out, &tree) {
         Ok(()) => {
-            if printer.format == super::MessageFormat::Human {
-                eprintln!("wrote {} files to `{}`", tree.len(), out.display());
-            }
+            printer.status(&format!("wrote {} files to `{}`", tree.len(), out.display()));
             EXIT_OK
         }
         Err(e) => {
@@ -138,8 +134,11 @@ fn select_targets(printer: &Printer, requested: &[Target], emit: Emit) -> Result
             .filter(|t| !t.is_built())
             .map(Target::name)
             .collect();
-        if !skipped.is_empty() && printer.format == super::MessageFormat::Human {
-            eprintln!("note: not built yet in this version, skipped: {}", skipped.join(", "));
+        if !skipped.is_empty() {
+            printer.status(&format!(
+                "note: not built yet in this version, skipped: {}",
+                skipped.join(", ")
+            ));
         }
         if built.is_empty() {
             printer.fail("no target is built yet in this version; use `--emit ir` to write the plan");
