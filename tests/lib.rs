@@ -6,6 +6,7 @@ mod ci;
 mod cli;
 mod diff;
 mod exchange;
+mod fmt;
 mod iis;
 mod ir;
 mod provenance;

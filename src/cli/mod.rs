@@ -1,6 +1,7 @@
 //! The command line: parses arguments, runs the driver, prints diagnostics, writes files.
 
 mod diff;
+mod fmt;
 mod output;
 
 use crate::backend::Target;
@@ -111,6 +112,15 @@ pub enum Command {
         /// Targets to compare (repeatable); all built targets when omitted.
         #[arg(long = "target", short = 't', value_enum)]
         targets: Vec<Target>,
+    },
+    /// Rewrite intent files in the canonical layout (comments kept); `--check` only lists them.
+    Fmt {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write nothing; exit 3 with a diff if a file is not in the canonical layout.
+        #[arg(long)]
+        check: bool,
     },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     Completions {
@@ -318,6 +328,7 @@ pub fn run(cli: &Cli) -> u8 {
 fn run_command(cli: &Cli, printer: &Printer) -> u8 {
     match &cli.command {
         Command::Explain { code, list } => explain(code.as_deref(), *list),
+        Command::Fmt { paths, check } => fmt::fmt(printer, paths, *check),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
