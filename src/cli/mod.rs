@@ -90,6 +90,10 @@ pub enum Command {
         /// Do not write: fail if `--out` differs from what would be written.
         #[arg(long)]
         check: bool,
+        /// Record the intent's revision (`git describe --always --dirty`) in the runbook and
+        /// the IR. Off by default: a stamp changes with every commit.
+        #[arg(long)]
+        stamp: bool,
         /// Treat warnings as errors.
         #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
         deny: Option<String>,
@@ -368,8 +372,20 @@ fn run_command(cli: &Cli, printer: &Printer) -> u8 {
             targets,
             emit,
             check,
+            stamp,
             deny,
-        } => output::build(printer, paths, out, targets, *emit, *check, deny.is_some()),
+        } => output::build(
+            printer,
+            paths,
+            out,
+            targets,
+            output::Options {
+                emit: *emit,
+                check: *check,
+                stamp: *stamp,
+                deny: deny.is_some(),
+            },
+        ),
         Command::Diff {
             old,
             new,

@@ -30,16 +30,22 @@ struct ManifestEntry<'a> {
     sources: &'a [String],
 }
 
-pub(super) fn build(
-    printer: &Printer,
-    paths: &[PathBuf],
-    out: &Path,
-    targets: &[Target],
-    emit: Emit,
-    check: bool,
-    deny: bool,
-) -> u8 {
-    let compiled = match driver::discover(paths).and_then(|i| driver::compile_all(&i)) {
+/// How `build` runs.
+pub(super) struct Options {
+    pub emit: Emit,
+    pub check: bool,
+    pub stamp: bool,
+    pub deny: bool,
+}
+
+pub(super) fn build(printer: &Printer, paths: &[PathBuf], out: &Path, targets: &[Target], options: Options) -> u8 {
+    let Options {
+        emit,
+        check,
+        stamp,
+        deny,
+    } = options;
+    let mut compiled = match driver::discover(paths).and_then(|i| driver::compile_all(&i)) {
         Ok(c) => c,
         Err(e) => {
             printer.fail(&e.to_string());
@@ -53,6 +59,9 @@ pub(super) fn build(
         return EXIT_INPUT;
     }
     let narrowed = !targets.is_empty() && emit == Emit::Artefacts;
+    if stamp {
+        stamp_revisions(&mut compiled);
+    }
     let targets = match select_targets(printer, targets, emit) {
         Ok(t) => t,
         Err(code) => return code,
@@ -120,6 +129,39 @@ pub(super) fn build(
             printer.fail(&e);
             EXIT_USAGE
         }
+    }
+}
+
+/// Sets each unit's revision to `git describe --always --dirty` of its entry file's
+/// directory (asked once per directory); units outside a repository stay unstamped.
+fn stamp_revisions(compiled: &mut [Compiled]) {
+    let mut cache: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
+    for c in compiled.iter_mut() {
+        let Some(dir) = c
+            .sources
+            .files()
+            .next()
+            .and_then(|(_, f)| f.path.parent())
+            .map(Path::to_path_buf)
+        else {
+            continue;
+        };
+        let Some(ir) = c.ir.as_mut() else { continue };
+        ir.revision = cache
+            .entry(dir)
+            .or_insert_with_key(|dir| {
+                let out = std::process::Command::new("git")
+                    .arg("-C")
+                    .arg(dir)
+                    .args(["describe", "--always", "--dirty", "--tags"])
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .output()
+                    .ok()?;
+                let rev = String::from_utf8(out.stdout).ok()?.trim().to_string();
+                (out.status.success() && !rev.is_empty()).then_some(rev)
+            })
+            .clone();
     }
 }
 

@@ -1590,6 +1590,7 @@ impl<'a> Cx<'a> {
             hosts,
             operations: ops,
             warnings,
+            revision: None,
         }
     }
 }
