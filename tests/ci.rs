@@ -221,3 +221,90 @@ fn stamp_records_the_git_revision() {
     let md = std::fs::read_to_string(repo.join("out/u/runbook/u.md")).unwrap();
     assert!(md.contains("| Intent revision | `v1` |"), "{md}");
 }
+
+/// Runs the shipped CI recipe's script on a repository holding the examples.
+#[test]
+fn the_ci_recipe_checks_detects_drift_and_summarises_the_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .current_dir(repo)
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.invalid",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    for entry in walkdir::WalkDir::new(examples()) {
+        let entry = entry.unwrap();
+        let dest = repo.join("intent").join(entry.path().strip_prefix(examples()).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+    let script = crate::common::root().join("docs/ci/mailsec-ci.sh");
+    let path = format!(
+        "{}:{}",
+        bin().parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let ci = |base: Option<&str>| {
+        let summary = repo.join("summary.md");
+        let _ = std::fs::remove_file(&summary);
+        let mut cmd = Command::new("bash");
+        cmd.current_dir(repo)
+            .arg(&script)
+            .args(["intent", "generated"])
+            .args(base)
+            .env("PATH", &path)
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env("MAILSEC_SUMMARY", &summary);
+        let o = cmd.output().unwrap();
+        (o.status.code(), std::fs::read_to_string(&summary).unwrap_or_default())
+    };
+    assert_eq!(run_in(repo, &["fmt", "intent"]).status.code(), Some(0));
+    assert_eq!(
+        run_in(repo, &["build", "intent", "--out", "generated"]).status.code(),
+        Some(0)
+    );
+    git(&["init", "-q"]);
+    git(&["add", "intent", "generated"]);
+    git(&["commit", "-q", "-m", "base"]);
+    git(&["tag", "base"]);
+    assert_eq!(ci(None), (Some(0), String::new()), "a clean tree passes silently");
+    let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(repo.join("mailsec.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+
+    // A change of intent with its regenerated output: passes, and the summary shows it.
+    let unit = repo.join("intent/s1-one-mail.mailsec");
+    let text = std::fs::read_to_string(&unit).unwrap();
+    std::fs::write(&unit, text.replace("EXCH2K10.mpn2k10.poc", "EXCH2K10B.mpn2k10.poc")).unwrap();
+    assert_eq!(
+        run_in(repo, &["build", "intent", "--out", "generated"]).status.code(),
+        Some(0)
+    );
+    let (code, summary) = ci(Some("base"));
+    assert_eq!(code, Some(0), "{summary}");
+    assert!(summary.contains("artefact changes against `base`"), "{summary}");
+    assert!(summary.contains("s1-one-mail: "), "{summary}");
+    assert!(
+        summary.contains("```diff") && summary.contains("+++ b/s1-one-mail/"),
+        "{summary}"
+    );
+
+    // The intent changed but the output was not rebuilt: drift fails the job.
+    std::fs::write(&unit, text).unwrap();
+    let (code, summary) = ci(Some("base"));
+    assert_eq!(code, Some(1));
+    assert!(summary.contains("is not what the intent generates"), "{summary}");
+}
