@@ -199,7 +199,10 @@ fn missing_bracket_on(text: &str, start: usize, end: usize, file: FileId) -> Opt
     }
     let &bracket = open.last()?;
     let trimmed = line.trim_end();
-    if trimmed.ends_with([',', '[']) || trimmed.len() <= bracket + 1 {
+    // A list that continues on the next line ends its line with `,` or `[`; a `}` or `)`
+    // after the `[` means something else is wrong on this line.
+    let after = &trimmed[(bracket + 1).min(trimmed.len())..];
+    if trimmed.ends_with([',', '[']) || after.trim().is_empty() || after.contains(['}', ')']) {
         return None;
     }
     let last = start + trimmed.len() - trimmed.chars().next_back().map_or(1, char::len_utf8);
