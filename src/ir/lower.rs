@@ -1803,6 +1803,7 @@ impl<'a> Cx<'a> {
             hosts,
             operations: ops,
             warnings,
+            revision: None,
         }
     }
 }
