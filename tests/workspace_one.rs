@@ -385,6 +385,13 @@ fn s4_enrols_through_scep_and_links_it_from_the_eas_payload() {
     let cn = &subject[0].as_array().expect("rdn")[0].as_array().expect("pair");
     assert_eq!(cn[0].as_string(), Some("CN"));
     assert_eq!(cn[1].as_string(), Some("WorkspaceONEUEM.{EnrollmentUser}"));
+    // `trust = [contoso_root]`: the root goes to the device as a root payload.
+    let root = payload_of(&doc, "com.apple.security.root");
+    assert_eq!(
+        root["PayloadCertificateFileName"].as_string(),
+        Some("contoso-root-ca.cer")
+    );
+    assert_eq!(root["PayloadDisplayName"].as_string(), Some("Contoso Root CA"));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Workspace ONE checks that the device profile needs (the CA and template checks that also
 //! concern Exchange and IIS live in `lints.rs`, MS0210-MS0215): platforms the `workspace-one`
 //! target renders, subjects it can turn into a SCEP subject, SSL on and S/MIME off in the EAS
-//! payload, and what Apple's SCEP payload can carry.
+//! payload, what Apple's SCEP payload can carry, and the roots a profile installs.
 
 use super::access::{field_span, field_text};
 use super::{Checked, Unit};
@@ -15,7 +15,7 @@ const SCEP_KEY_SIZES: &[i64] = &[1024, 2048, 4096];
 /// Runs the Workspace ONE profile checks.
 pub(crate) fn run(unit: &Unit, diags: &mut Diagnostics) {
     for p in unit.of_kind("ws1_profile") {
-        profile(p, diags);
+        profile(unit, p, diags);
     }
     for t in unit.of_kind("ws1_template") {
         subject(t, diags);
@@ -23,7 +23,33 @@ pub(crate) fn run(unit: &Unit, diags: &mut Diagnostics) {
     }
 }
 
-fn profile(p: &Checked, diags: &mut Diagnostics) {
+fn profile(unit: &Unit, p: &Checked, diags: &mut Diagnostics) {
+    for (name, span) in p.list_spans("trust") {
+        let Some(a) = unit.get(&name) else { continue };
+        if a.given("parent") {
+            diags.push(
+                Diag::new(Code::Ws1TrustNotRoot, span, format!("`{name}` is not a root CA"))
+                    .label("installed as a trusted root")
+                    .with(a.span_of("parent"), "issued by this parent")
+                    .help(format!(
+                        "list the root at the top of the chain (`{}`); devices build the chain up to it",
+                        a.text("parent").unwrap_or("the root")
+                    )),
+            );
+        }
+        if !a.given("certificate") {
+            diags.push(
+                Diag::new(
+                    Code::Ws1TrustNoCertificate,
+                    span,
+                    format!("`{name}` has no certificate file to install on devices"),
+                )
+                .label("trusted by the profile")
+                .with(a.name_span(), "declared without `certificate`")
+                .help("add `certificate = file(\"certs/<root>.cer\")` to the authority"),
+            );
+        }
+    }
     if let Some(platform) = p.text("platform").filter(|pl| !RENDERED.contains(pl)) {
         diags.push(
             Diag::new(

@@ -492,4 +492,15 @@ keys are weak (MS0200).";
 `ntPrincipalName`, `dNSName`). A request template used by an iOS profile through a Generic SCEP
 authority can therefore carry each SAN type once; a second value would be dropped. Keep one
 entry per type.";
+
+    Ws1TrustNotRoot = "MS0266", Error, "profile trusts a CA that is not a root",
+"`trust` on a Workspace ONE profile installs CA certificates on the device as trusted roots
+(`com.apple.security.root`). An issuing CA there would be trusted as an anchor in its own
+right, cut off from its root's revocation and policy; the device needs the root and gets the
+intermediate from the server's chain. List the root authority instead.";
+
+    Ws1TrustNoCertificate = "MS0267", Error, "trusted root has no certificate file",
+"A root the profile installs is uploaded to the Workspace ONE console as a certificate file;
+without `certificate = file(\"...\")` on the authority there is nothing to upload and the
+device would not trust the server. Declare the file.";
 }

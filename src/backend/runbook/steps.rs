@@ -2808,6 +2808,7 @@ fn ws1_profile(op: &Operation) -> Content {
         domain,
         username,
         email,
+        trust,
     } = &op.action
     else {
         return Content::default();
@@ -2829,7 +2830,19 @@ fn ws1_profile(op: &Operation) -> Content {
         ..Content::default()
     };
     let lookup = |v: &Option<String>| v.clone().unwrap_or_default();
-    c.by_hand = vec![Block::Steps(vec![
+    let roots: Vec<Item> = trust
+        .iter()
+        .map(|r| {
+            item(md!(
+                "**Credentials** > **+** (one more credential): **Credential Source** **Upload**; **Certificate** the file ",
+                C(&r.file),
+                " (",
+                T(r.common_name.as_deref().unwrap_or(&r.authority)),
+                "): the device installs it as a trusted root."
+            ))
+        })
+        .collect();
+    let mut steps = vec![
         item(md!("**Devices** > **Profiles** > **List View** > **Add** > **Add Profile** > **", T(platform(p)), "**.")),
         item(md!("**General**: **Name** ", C(name), "; assign the smart groups of the users in scope.")),
         item(md!(
@@ -2839,6 +2852,9 @@ fn ws1_profile(op: &Operation) -> Content {
             C(template),
             "."
         )),
+    ];
+    steps.extend(roots);
+    steps.extend([
         item(md!(
             "**Exchange ActiveSync** > **Configure** (after the Credentials payload): **Account Name** ",
             C(account_name),
@@ -2857,10 +2873,13 @@ fn ws1_profile(op: &Operation) -> Content {
             C(&lookup(username)),
             "; **Email Address** ",
             C(&lookup(email)),
-            "; **Payload Certificate**: the credential of the Credentials payload."
+            "; **Payload Certificate**: the credential from ",
+            C(template),
+            "."
         )),
         item(md!("**Save and Publish**.")),
-    ])];
+    ]);
+    c.by_hand = vec![Block::Steps(steps)];
     if !use_ssl {
         c.notes.push(md!("Certificate authentication fails without SSL."));
     }

@@ -6,7 +6,7 @@
 //! never hard-coded: each is `null` in `body` and listed in `resolve` with the picklist
 //! request that yields it and the name to look up, so a small client fills them at run time.
 
-use super::model::{key_type_label, san_label, Authority, Profile, Template, Ws1};
+use super::model::{file_name, key_type_label, san_label, Authority, Profile, Template, Ws1};
 use serde_json::{json, Map, Value};
 
 /// The request headers of every MDM API v2 call.
@@ -89,19 +89,48 @@ pub(super) fn profile(ws1: &Ws1<'_>, p: &Profile<'_>, source: &str) -> Value {
     } else {
         json!([Value::Object(eas)])
     };
+    let mut credentials = vec![credential];
+    let mut resolve_roots = Vec::new();
+    for (i, r) in p.trust.iter().enumerate() {
+        credentials.push(json!({ "Name": r.authority, "CredentialSource": null, "CertificateID": null }));
+        resolve_roots.push(resolve(
+            &format!("/{creds_key}/{}/CredentialSource", i + 1),
+            source_picklist,
+            "Upload",
+        ));
+        resolve_roots.push(resolve(
+            &format!("/{creds_key}/{}/CertificateID", i + 1),
+            "the certificate uploaded to the console from the file named here",
+            file_name(&r.file),
+        ));
+    }
     let mut body = Map::new();
     body.insert("General".into(), general);
-    body.insert(creds_key.into(), json!([credential]));
+    body.insert(creds_key.into(), json!(credentials));
     body.insert(eas_key.into(), eas);
+    let mut resolves = vec![
+        resolve(
+            "/General/ManagedLocationGroupID",
+            "the organization group id ({ogId} of the picklist requests)",
+            "the organization group that manages the users in scope",
+        ),
+        resolve(
+            &format!("/{creds_key}/0/CredentialSource"),
+            source_picklist,
+            CREDENTIAL_SOURCE,
+        ),
+        resolve(&format!("/{creds_key}/0/CertificateAuthority"), CA_PICKLIST, a.ca_name),
+        resolve(
+            &format!("/{creds_key}/0/CertificateTemplate"),
+            TEMPLATE_PICKLIST,
+            t.name,
+        ),
+    ];
+    resolves.extend(resolve_roots);
     json!({
         "request": request,
         "headers": headers(),
-        "resolve": [
-            resolve("/General/ManagedLocationGroupID", "the organization group id ({ogId} of the picklist requests)", "the organization group that manages the users in scope"),
-            resolve(&format!("/{creds_key}/0/CredentialSource"), source_picklist, CREDENTIAL_SOURCE),
-            resolve(&format!("/{creds_key}/0/CertificateAuthority"), CA_PICKLIST, a.ca_name),
-            resolve(&format!("/{creds_key}/0/CertificateTemplate"), TEMPLATE_PICKLIST, t.name),
-        ],
+        "resolve": resolves,
         "body": Value::Object(body),
     })
 }

@@ -2,10 +2,11 @@
 //! shows. A credential payload — `com.apple.security.scep` when the device enrols through
 //! SCEP (Generic SCEP authority), `com.apple.security.pkcs12` when Workspace ONE obtains the
 //! certificate from AD CS and delivers it — and a `com.apple.eas.account` payload that uses
-//! it through `PayloadCertificateUUID`. No challenge or password is ever written: Workspace ONE
+//! it through `PayloadCertificateUUID`, and a `com.apple.security.root` payload per root CA
+//! the profile trusts. No challenge or password is ever written: Workspace ONE
 //! injects them at delivery.
 
-use super::model::{key_usage, subject_rdns, Profile, Ws1};
+use super::model::{file_name, key_usage, subject_rdns, Profile, Ws1};
 use super::plist::{Dict, Value};
 use crate::ir::Ir;
 use uuid::Uuid;
@@ -144,6 +145,27 @@ pub(super) fn profile(ir: &Ir, ws1: &Ws1<'_>, p: &Profile<'_>) -> Dict {
         _ => {}
     }
 
+    let mut payloads = vec![Value::Dict(credential), Value::Dict(eas)];
+    for r in p.trust {
+        let cn = r.common_name.as_deref().unwrap_or(&r.authority);
+        payloads.push(Value::Dict(
+            Dict::new()
+                .s("PayloadType", "com.apple.security.root")
+                .s("PayloadDisplayName", cn)
+                .s(
+                    "PayloadDescription",
+                    &format!(
+                        "Root CA {cn}, uploaded to the console as {}; Workspace ONE fills PayloadContent from the upload",
+                        r.file
+                    ),
+                )
+                .s("PayloadIdentifier", &format!("{top_id}.root.{}", r.authority))
+                .s("PayloadUUID", &uuid(&format!("{seed}/root/{}", r.authority)))
+                .with("PayloadVersion", Value::Integer(1))
+                .s("PayloadCertificateFileName", file_name(&r.file))
+                .with("PayloadContent", Value::Data(Vec::new())),
+        ));
+    }
     Dict::new()
         .s("PayloadType", "Configuration")
         .with("PayloadVersion", Value::Integer(1))
@@ -161,8 +183,5 @@ pub(super) fn profile(ir: &Ir, ws1: &Ws1<'_>, p: &Profile<'_>) -> Dict {
             ),
         )
         .s("PayloadOrganization", &ir.organization.name)
-        .with(
-            "PayloadContent",
-            Value::Array(vec![Value::Dict(credential), Value::Dict(eas)]),
-        )
+        .with("PayloadContent", Value::Array(payloads))
 }

@@ -3,7 +3,7 @@
 
 use super::fail;
 use crate::backend::BackendError;
-use crate::ir::{Action, Ir, Operation, SecretRef};
+use crate::ir::{Action, DeviceRoot, Ir, Operation, SecretRef};
 
 /// A Workspace ONE certificate authority.
 pub(super) struct Authority<'a> {
@@ -47,6 +47,8 @@ pub(super) struct Profile<'a> {
     pub(super) domain: Option<&'a str>,
     pub(super) username: Option<&'a str>,
     pub(super) email: Option<&'a str>,
+    /// Root CAs installed as trusted.
+    pub(super) trust: &'a [DeviceRoot],
     /// Index into [`Ws1::templates`].
     pub(super) template: usize,
 }
@@ -139,6 +141,7 @@ impl<'a> Ws1<'a> {
                 domain,
                 username,
                 email,
+                trust,
                 ..
             } = &op.action
             {
@@ -158,6 +161,7 @@ impl<'a> Ws1<'a> {
                     domain: domain.as_deref(),
                     username: username.as_deref(),
                     email: email.as_deref(),
+                    trust,
                     template: t,
                 });
             }
@@ -233,4 +237,9 @@ pub(super) fn subject_rdns(subject: &str) -> Option<Vec<Rdn>> {
             (!k.is_empty()).then(|| (k.to_string(), v.trim().to_string()))
         })
         .collect()
+}
+
+/// The file name of a path as the intent writes it (`certs/root.cer` -> `root.cer`).
+pub(super) fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
