@@ -453,6 +453,49 @@ fn subject_order_and_escapes_survive() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Runbook: the NDES and AD CS prerequisites (review S4-1..S4-3)
+
+fn runbook_md(ir: &Ir) -> String {
+    let files = render(Target::Runbook, ir).expect("runbook renders");
+    let md = files.iter().find(|f| f.path.ends_with(".md")).expect("markdown");
+    String::from_utf8(md.contents.clone()).expect("UTF-8")
+}
+
+#[test]
+fn runbook_makes_ndes_accept_the_static_challenge_and_checks_the_templates() {
+    let irs = example_irs();
+    let s4 = runbook_md(unit(&irs, "s4-ws1-scep"));
+    // S4-1: single-password mode, read before written, with the registry path.
+    let query = s4
+        .find(r"reg query HKLM\SOFTWARE\Microsoft\Cryptography\MSCEP\UseSinglePassword /v UseSinglePassword")
+        .expect("reads the mode");
+    let add = s4
+        .find(r"reg add HKLM\SOFTWARE\Microsoft\Cryptography\MSCEP\UseSinglePassword /v UseSinglePassword /t REG_DWORD /d 1 /f")
+        .expect("sets single-password mode");
+    assert!(query < add);
+    assert!(s4.contains("appcmd.exe recycle apppool /apppool.name:SCEP"));
+    assert!(s4.contains("https://ndes01.corp.contoso.com/certsrv/mscep_admin/"));
+    // S4-2: the registry value NDES takes the template from, for Signing & Encryption.
+    assert!(s4.contains(r"reg query HKLM\SOFTWARE\Microsoft\Cryptography\MSCEP /v GeneralPurposeTemplate"));
+    assert!(s4.contains("`GeneralPurposeTemplate    REG_SZ    ContosoMobileUser`"));
+    // S4-3 in S4 and S5: the AD CS template's prerequisites, checked with certutil.
+    let s5 = runbook_md(unit(&irs, "s5-ws1-adcs"));
+    for md in [&s4, &s5] {
+        assert!(md.contains("certutil -v -template ContosoMobileUser"));
+        assert!(md.contains("CT_FLAG_ENROLLEE_SUPPLIES_SUBJECT"));
+        assert!(md.contains("**Supply in the request**"));
+        assert!(md.contains("**Client Authentication** (1.3.6.1.5.5.7.3.2)"));
+        assert!(md.contains("**Allow Enroll**"));
+        assert!(md.contains("certutil -CATemplates"));
+    }
+    assert!(
+        s5.contains(r"`CONTOSO\svc-ws1-adcs`"),
+        "the ADCS service account may enrol"
+    );
+    assert!(!s5.contains("UseSinglePassword"), "no NDES in S5");
+}
+
+// ---------------------------------------------------------------------------------------
 // No secret anywhere
 
 fn has_key(v: &J, keys: &[&str]) -> bool {
