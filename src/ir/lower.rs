@@ -1602,6 +1602,7 @@ impl<'a> Cx<'a> {
             hosts,
             operations: ops,
             warnings,
+            revision: None,
         }
     }
 }
