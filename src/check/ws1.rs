@@ -16,6 +16,7 @@ const SCEP_KEY_SIZES: &[i64] = &[1024, 2048, 4096];
 pub(crate) fn run(unit: &Unit, diags: &mut Diagnostics) {
     for p in unit.of_kind("ws1_profile") {
         profile(unit, p, diags);
+        public_name(unit, p, diags);
     }
     for t in unit.of_kind("ws1_template") {
         subject(t, diags);
@@ -83,6 +84,46 @@ fn profile(unit: &Unit, p: &Checked, diags: &mut Diagnostics) {
             .help("write `use_ssl = true`"),
         );
     }
+}
+
+/// The device connects to the public name of the hop that terminates its TLS: an ActiveSync
+/// `external_host` or a TMG rule's `public_name`. A SEG declares no public name, so a unit
+/// with a SEG is not checked.
+fn public_name(unit: &Unit, p: &Checked, diags: &mut Diagnostics) {
+    let Some(host) = p.text("host") else { return };
+    if unit.of_kind("seg").next().is_some() || host.contains('/') {
+        return;
+    }
+    let mut names: Vec<(&str, &Checked, &str)> = Vec::new();
+    for e in unit.of_kind("activesync") {
+        if let Some(h) = e.text("external_host") {
+            names.push((h, e, "external_host"));
+        }
+    }
+    for r in unit.of_kind("publishing_rule") {
+        if let Some(h) = r.text("public_name") {
+            names.push((h, r, "public_name"));
+        }
+    }
+    let Some((first, block, setting)) = names.first().copied() else {
+        return;
+    };
+    if names.iter().any(|(n, _, _)| n.eq_ignore_ascii_case(host)) {
+        return;
+    }
+    diags.push(
+        Diag::new(
+            Code::Ws1HostNotPublicName,
+            p.span_of("host"),
+            format!(
+                "profile `{}` sends devices to `{host}`, which no ActiveSync endpoint publishes",
+                p.name()
+            ),
+        )
+        .label("ActiveSync host of the profile")
+        .with(block.span_of(setting), "the public name devices reach")
+        .help(format!("write `host = \"{first}\"`")),
+    );
 }
 
 fn subject(t: &Checked, diags: &mut Diagnostics) {

@@ -503,4 +503,11 @@ intermediate from the server's chain. List the root authority instead.";
 "A root the profile installs is uploaded to the Workspace ONE console as a certificate file;
 without `certificate = file(\"...\")` on the authority there is nothing to upload and the
 device would not trust the server. Declare the file.";
+
+    Ws1HostNotPublicName = "MS0268", Warning, "profile host is not the published ActiveSync name",
+"Devices connect to the Exchange ActiveSync host of their profile, and certificate
+authentication happens at the hop that terminates their TLS: the ActiveSync virtual
+directory's `external_host`, or the TMG rule's `public_name`. A profile host that neither
+publishes reaches a server without the client-certificate configuration (or none at all).
+Use the published name.";
 }
