@@ -493,6 +493,14 @@ fn runbook_makes_ndes_accept_the_static_challenge_and_checks_the_templates() {
         "the ADCS service account may enrol"
     );
     assert!(!s5.contains("UseSinglePassword"), "no NDES in S5");
+    // The console's View XML is compared with the generated profile, by its real path.
+    let files = ws1(unit(&irs, "s4-ws1-scep"));
+    let profile = profiles(&files)[0];
+    assert!(
+        s4.contains(&format!("It matches `{}`", profile.path)),
+        "{}",
+        profile.path
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3056,13 +3056,27 @@ fn ws1_profile(op: &Operation) -> Content {
     if !use_ssl {
         c.notes.push(md!("Certificate authentication fails without SSL."));
     }
-    c.verify = vec![Block::Steps(vec![item(md!(
+    let mut view_xml = md!(
         "**Devices** > **Profiles** > **List View** > ",
         C(name),
         " > **View XML**: the Exchange payload names ",
         C(host),
         " and the certificate payload is present."
-    ))])];
+    );
+    if p == "ios" {
+        // The workspace-one target writes the same profile; its path is fixed by the backend.
+        let path = format!(
+            "workspace-one/{}/profiles/{}.mobileconfig",
+            crate::backend::sanitize_component(&op.host),
+            crate::backend::sanitize_component(name)
+        );
+        view_xml.push(&md!(
+            " It matches ",
+            C(&path),
+            " of the `workspace-one` target: same Host, SSL and credential payload (the console adds the SCEP challenge or the issued identity)."
+        ));
+    }
+    c.verify = vec![Block::Steps(vec![item(view_xml)])];
     c.rollback = vec![Block::Steps(vec![item(md!(
         "Deactivate or delete the profile ",
         C(name),
