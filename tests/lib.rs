@@ -14,3 +14,4 @@ mod robustness;
 mod runbook;
 mod syntax;
 mod ui;
+mod workspace_one;

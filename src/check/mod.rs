@@ -6,6 +6,7 @@ mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
 pub(crate) mod schema;
 mod validate;
+mod ws1;
 
 pub use validate::Checked;
 
@@ -398,6 +399,7 @@ pub(crate) fn check_blocks(
     // Lints read only settings that validated and names that resolved, so they can run
     // alongside structural errors and every problem is reported in one run.
     lints::run(&unit, diags);
+    ws1::run(&unit, diags);
     unit
 }
 
