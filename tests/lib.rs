@@ -15,3 +15,4 @@ mod runbook;
 mod syntax;
 mod tmg;
 mod ui;
+mod workspace_one;

@@ -5,6 +5,7 @@ mod exchange;
 mod iis;
 mod runbook;
 mod tmg;
+mod workspace_one;
 
 use crate::ir::{Action, HostKind, Ir, Mode, Operation};
 use serde::Serialize;
@@ -19,7 +20,7 @@ pub enum Target {
     Iis,
     /// Forefront TMG publishing scripts (COM) and export XML.
     Tmg,
-    /// Workspace ONE CA, template and profile XML.
+    /// Workspace ONE device profiles (iOS plist XML) and console/API definitions.
     WorkspaceOne,
     /// Human-readable runbook (Markdown and HTML).
     Runbook,
@@ -53,7 +54,7 @@ impl Target {
             Target::Iis => iis::BUILT,
             Target::Runbook => runbook::BUILT,
             Target::Tmg => tmg::BUILT,
-            Target::WorkspaceOne => false,
+            Target::WorkspaceOne => workspace_one::BUILT,
         }
     }
 }
@@ -90,10 +91,7 @@ pub fn render(target: Target, ir: &Ir) -> Result<Vec<OutputFile>, BackendError> 
         Target::Iis => iis::render(ir),
         Target::Runbook => runbook::render(ir),
         Target::Tmg => tmg::render(ir),
-        Target::WorkspaceOne => Err(BackendError {
-            target: target.name(),
-            message: "this target is not built yet".into(),
-        }),
+        Target::WorkspaceOne => workspace_one::render(ir),
     }
 }
 

@@ -7,6 +7,7 @@ mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
 pub(crate) mod schema;
 mod validate;
+mod ws1;
 
 pub use validate::Checked;
 
@@ -400,6 +401,7 @@ pub(crate) fn check_blocks(
     // alongside structural errors and every problem is reported in one run.
     lints::run(&unit, diags);
     chain::run(&unit, diags);
+    ws1::run(&unit, diags);
     unit
 }
 
