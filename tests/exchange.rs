@@ -568,7 +568,47 @@ fn s1_order(ir: &Ir) {
     let enable = command("enable/", "Enable-ExchangeCertificate");
     assert_eq!(arg(&enable, "Services"), vec!["SMTP"]);
     assert!(body("enable/").contains("-Thumbprint $certificate[0].Thumbprint"));
-    assert!(body("verify-smtp-cert/").contains("Other certificates are also enabled for SMTP"));
+    // S1-4: the issued certificate is found by the thumbprint of the returned file, never by
+    // the requested subject (the CA rewrites it); import, enable and check all do so.
+    for step in ["import/", "enable/", "verify-smtp-cert/"] {
+        assert!(
+            body(step).contains("Get-MailsecIssuedCertificate -Path $certFile"),
+            "{step} does not read the issued file"
+        );
+        assert!(
+            !body(step).contains("ConvertTo-MailsecDnKey"),
+            "{step} looks the certificate up by subject"
+        );
+    }
+    // S1-3: -Force would replace the internal transport certificate: it is read before and
+    // made the default again after.
+    let enable_body = body("enable/");
+    let before = enable_body
+        .find("$defaultSmtp = Get-MailsecInternalTransportThumbprint")
+        .expect("reads the default SMTP certificate first");
+    let force = enable_body.find("`\n                -Force").expect("-Force");
+    let restore = enable_body
+        .find("-Thumbprint $defaultSmtp -Services 'SMTP' -Force")
+        .expect("restores the default SMTP certificate");
+    assert!(before < force && force < restore);
+    // S1-1: the self-signed setup certificate also holds SMTP on every 2010 hub and cannot
+    // lose it: only another SMTP certificate holding the connector FQDN is an error.
+    let check = body("verify-smtp-cert/");
+    assert!(!check.contains("Only ' + 'one_mail") && !check.contains("take SMTP off"));
+    assert!(
+        check.contains("-contains $connectorFqdn"),
+        "compares the connector FQDN"
+    );
+    // S1-4: the connector's FQDN is the CN of the issued certificate, read at run time.
+    let receive_body = body("receive-connector/");
+    assert!(receive_body.contains("$connectorFqdn = (Get-MailsecIssuedCertificate -Path $issuedFile).GetNameInfo("));
+    assert!(receive_body.contains("-Fqdn $connectorFqdn"));
+    assert!(body("verify-connector/receive/").contains("Fqdn -Expected $connectorFqdn"));
+    // S1-6: the partner root is checked by the chain of the issued certificate, not by the
+    // common name of the guide's test root.
+    let trust_body = body("trust/");
+    let chain = trust_body.find("$chain.Build(").expect("chain check");
+    assert!(!trust_body[..chain].contains("throw ($caFile + ' is the certificate of '"));
     // The receive connector: the four partner addresses, TLS + Basic + Integrated, every
     // permission group but Partners.
     let receive = command("receive-connector/", "New-ReceiveConnector");
@@ -614,6 +654,7 @@ fn s1_order(ir: &Ir) {
         .expect("gate");
     let remove = retire.find("Remove-SendConnector").expect("removal");
     assert!(gate < remove);
+    // S1-5 (guide 10.0): the old connector's cost goes up before the new one is created.
     let order = [
         "import/",
         "enable/",
@@ -621,6 +662,7 @@ fn s1_order(ir: &Ir) {
         "receive-connector/",
         "verify-connector/receive/",
         "restart-transport/",
+        "connector-cost/",
         "send-connector/",
         "verify-connector/send/",
         "retire/send/",
@@ -844,6 +886,7 @@ fn allowed_commands() -> BTreeSet<String> {
         "Connect-ExchangeOnline",
         // Exchange
         "Get-AcceptedDomain",
+        "Get-ExchangeServer",
         "Get-ExchangeCertificate",
         "New-ExchangeCertificate",
         "Import-ExchangeCertificate",
@@ -885,6 +928,8 @@ fn allowed_commands() -> BTreeSet<String> {
         "Get-MailsecCredential",
         "Get-MailsecRightHolders",
         "Assert-MailsecNoDuplicateSpn",
+        "Get-MailsecIssuedCertificate",
+        "Get-MailsecInternalTransportThumbprint",
     ]
     .iter()
     .map(|s| s.to_ascii_lowercase())

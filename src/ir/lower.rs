@@ -619,7 +619,7 @@ impl<'a> Cx<'a> {
                         server,
                         Phase::Certificates,
                         Mode::Verify,
-                        format!("Verify `{name}` is the only certificate enabled for SMTP on {server}"),
+                        format!("Verify `{name}` is enabled for SMTP and no other SMTP certificate on {server} holds its connector FQDN"),
                         &[format!("enabled:{name}:{server}")],
                         &[format!("enabled:{name}:{server}")],
                         Action::VerifySmtpCertificate {
@@ -644,6 +644,7 @@ impl<'a> Cx<'a> {
                 .text("fqdn")
                 .map(str::to_string)
                 .or_else(|| cert.map(|c| subject(c).cn().to_string()));
+            let fqdn_certificate = cert.filter(|_| !r.has("fqdn")).map(|c| c.name().to_string());
             let needs: Vec<String> = cert
                 .map(|c| vec![format!("enabled:{}:{server}", c.name())])
                 .unwrap_or_default();
@@ -709,6 +710,7 @@ impl<'a> Cx<'a> {
                     server: server.clone(),
                     server_name,
                     fqdn,
+                    fqdn_certificate,
                     bindings,
                     remote_ips,
                     auth,
@@ -795,7 +797,34 @@ impl<'a> Cx<'a> {
                 "IgnoreSTARTTLS".to_string(),
                 if ignore_starttls { "True" } else { "False" }.to_string(),
             );
-            let needs: Vec<String> = sources.iter().map(|x| format!("restarted:{x}")).collect();
+            let mut needs: Vec<String> = sources.iter().map(|x| format!("restarted:{x}")).collect();
+            // Guide 10.0: the old connector's cost goes up *before* the new one (cost 1) is
+            // created, so there is no window with two connectors at the same cost.
+            for r in &cost_changes {
+                let old = r.name().to_string();
+                let cost = u32::try_from(r.int("transition_cost").unwrap_or(20)).unwrap_or(20);
+                self.block = Some(r);
+                // The cost change is part of the transition, not of the retirement: no gate
+                // of its own, only the new connector's date.
+                let id = self.op(
+                    format!("connector-cost/{old}"),
+                    &host,
+                    Phase::Transport,
+                    Mode::Scripted,
+                    format!("Set the cost of `{old}` to {cost} before `{name}` takes over"),
+                    &needs,
+                    &[format!("cost:{old}")],
+                    Action::SetConnectorCost {
+                        name: old.clone(),
+                        cost,
+                    },
+                );
+                if let Some(op) = self.ops.iter_mut().find(|o| o.id == id) {
+                    op.gate = s.date("not_before").map(|d| Gate::NotBefore { date: d.to_string() });
+                }
+                needs.push(format!("cost:{old}"));
+                self.block = Some(s);
+            }
             self.op(
                 format!("send-connector/{name}"),
                 &host,
@@ -844,26 +873,6 @@ impl<'a> Cx<'a> {
                     expect,
                 },
             );
-            for r in &cost_changes {
-                let old = r.name().to_string();
-                let cost = u32::try_from(r.int("transition_cost").unwrap_or(20)).unwrap_or(20);
-                self.block = Some(r);
-                // The cost change is part of the transition, not of the retirement: no gate.
-                let id = self.op(
-                    format!("connector-cost/{old}"),
-                    &host,
-                    Phase::Transport,
-                    Mode::Scripted,
-                    format!("Set the cost of `{old}` to {cost} while `{name}` takes over"),
-                    &[format!("connector:{name}")],
-                    &[],
-                    Action::SetConnectorCost { name: old, cost },
-                );
-                if let Some(op) = self.ops.iter_mut().find(|o| o.id == id) {
-                    op.gate = s.date("not_before").map(|d| Gate::NotBefore { date: d.to_string() });
-                }
-                self.block = Some(s);
-            }
         }
         self.block = None;
     }
