@@ -1102,3 +1102,36 @@ fn snapshots_of_every_script() {
         }
     }
 }
+
+#[test]
+fn activesync_script_sets_the_external_url_the_runbook_sets() {
+    // I-5: the runbook's "by hand" command sets -ExternalUrl; the script must make the same
+    // change, and compare it before.
+    let mut seen = 0;
+    for ir in all_irs() {
+        let files = scripts(&ir);
+        for (id, body) in files.iter().flat_map(sections) {
+            let Some(op) = ir.operations.iter().find(|o| o.id == id) else {
+                continue;
+            };
+            if let Action::ActiveSyncDirectory {
+                external_host: Some(h), ..
+            } = &op.action
+            {
+                let url = format!("'https://{h}/Microsoft-Server-ActiveSync'");
+                assert!(
+                    body.contains(&format!("-ExternalUrl {url}")),
+                    "{}/{id}: sets ExternalUrl",
+                    ir.unit
+                );
+                assert!(
+                    body.contains(&format!("ExternalUrl -Expected {url}")),
+                    "{}/{id}: compares ExternalUrl",
+                    ir.unit
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 3, "the EAS examples declare external hosts, saw {seen}");
+}

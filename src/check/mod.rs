@@ -4,6 +4,7 @@
 pub mod access;
 mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
+pub(crate) mod mapping;
 pub(crate) mod schema;
 mod validate;
 
@@ -398,6 +399,7 @@ pub(crate) fn check_blocks(
     // Lints read only settings that validated and names that resolved, so they can run
     // alongside structural errors and every problem is reported in one run.
     lints::run(&unit, diags);
+    mapping::run(&unit, diags);
     unit
 }
 

@@ -387,8 +387,12 @@ pub enum ClientCerts {
 pub enum EasAuth {
     /// User name and password (Basic).
     Password,
-    /// Client certificate and password.
+    /// Client certificate required; Basic stays on so the password is the fallback identity
+    /// when the certificate does not map (not two-factor: a mapped certificate alone logs on).
     CertificateAndPassword,
+    /// Client certificate *or* password (a mixed fleet during a migration): certificates are
+    /// accepted, not required.
+    CertificateOrPassword,
     /// Client certificate only.
     Certificate,
 }

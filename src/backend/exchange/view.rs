@@ -1231,22 +1231,29 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             basic,
             client_cert_auth,
             windows,
+            external_host,
             ..
         } => {
             cx.needs.compare = true;
             cx.exchange_shell();
             let identity = format!("{server_name}\\Microsoft-Server-ActiveSync ({site})");
+            // The runbook's "by hand" command sets the same parameters, ExternalUrl included.
+            let external_url = external_host.as_ref().map(|h| format!("https://{h}/Microsoft-Server-ActiveSync"));
             let mut update = Call::new("Set-ActiveSyncVirtualDirectory", v);
             update
                 .arg("Identity", identity.as_str())?
                 .arg("BasicAuthEnabled", *basic)?
                 .arg("ClientCertAuth", client_cert_auth.as_str())?
-                .arg("WindowsAuthEnabled", *windows)?;
-            let compare = vec![
+                .arg("WindowsAuthEnabled", *windows)?
+                .opt("ExternalUrl", external_url.clone())?;
+            let mut compare = vec![
                 Compare::new("BasicAuthEnabled", *basic),
                 Compare::new("ClientCertAuth", client_cert_auth.as_str()),
                 Compare::new("WindowsAuthEnabled", *windows),
             ];
+            if let Some(url) = external_url {
+                compare.push(Compare::new("ExternalUrl", url));
+            }
             (
                 "active_sync_directory.ps1.j2",
                 ActionView::ActiveSync {
@@ -1255,7 +1262,8 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     update,
                     mode: match auth {
                         EasAuth::Password => "user name and password",
-                        EasAuth::CertificateAndPassword => "client certificate and password",
+                        EasAuth::CertificateAndPassword => "client certificate required, password as fallback identity",
+                        EasAuth::CertificateOrPassword => "client certificate or password",
                         EasAuth::Certificate => "client certificate only",
                     },
                 },

@@ -604,9 +604,14 @@ fn purpose(cx: &Cx) -> Vec<Md> {
                         md!("Keep ActiveSync on ", servers, " on user name and password.")
                     }
                     (crate::ir::EasAuth::CertificateAndPassword, _) => md!(
+                        "Require a client certificate from every ActiveSync device on ",
+                        servers,
+                        ", mapped to the user's AD account; Basic stays on as the fallback identity when a certificate does not map (this is not two-factor authentication)."
+                    ),
+                    (crate::ir::EasAuth::CertificateOrPassword, _) => md!(
                         "Let ActiveSync devices authenticate to ",
                         servers,
-                        " with a client certificate and their password, the certificate mapped to their AD account."
+                        " with a client certificate mapped to their AD account, or without one by password (a mixed fleet)."
                     ),
                     (crate::ir::EasAuth::Certificate, _) => md!(
                         "Let ActiveSync devices authenticate to ",

@@ -1661,7 +1661,8 @@ fn activesync(op: &Operation, cx: &Cx) -> Content {
     let identity = format!("{server_name}\\Microsoft-Server-ActiveSync ({site})");
     let mode = match auth {
         EasAuth::Password => "user name and password",
-        EasAuth::CertificateAndPassword => "client certificate and password",
+        EasAuth::CertificateAndPassword => "client certificate required, password as fallback identity",
+        EasAuth::CertificateOrPassword => "client certificate or password",
         EasAuth::Certificate => "client certificate only",
     };
     let mut c = Content {
@@ -1720,6 +1721,15 @@ fn activesync(op: &Operation, cx: &Cx) -> Content {
         )));
     }
     c.by_hand = vec![Block::Steps(steps)];
+    match auth {
+        EasAuth::CertificateAndPassword => c.notes.push(md!(
+            "Certificate required; password as fallback identity. Every device must present a certificate (Required, as the Symantec guide says); when the certificate maps to an account IIS uses that identity and never asks for the password, and Basic only answers when the mapping fails. This is **not** two-factor authentication."
+        )),
+        EasAuth::CertificateOrPassword => c.notes.push(md!(
+            "Certificate **or** password: devices without a certificate keep syncing with their password alone, and Microsoft notes that *Accepted* client certificates do not work consistently across ActiveSync devices. Use it for a migration only; switch to `certificate_and_password` or `certificate` when every device has its certificate."
+        )),
+        _ => {}
+    }
     c.verify = vec![Block::Steps(vec![run(
         md!("In the Exchange Management Shell:"),
         pscmd(format!(
