@@ -902,6 +902,8 @@ fn allowed_commands() -> BTreeSet<String> {
         "Get-SmimeConfig",
         "Set-SmimeConfig",
         "Get-Mailbox",
+        "Get-MailUser",
+        "Get-Recipient",
         "Get-ActiveSyncVirtualDirectory",
         "Set-ActiveSyncVirtualDirectory",
         "Get-ClientAccessServer",
@@ -1134,4 +1136,46 @@ fn activesync_script_sets_the_external_url_the_runbook_sets() {
         }
     }
     assert!(seen >= 3, "the EAS examples declare external hosts, saw {seen}");
+}
+
+#[test]
+fn smime_checks_follow_the_hybrid_object_model() {
+    // S2-1: in Exchange Online an on-premises user is a mail user, not a mailbox: the check
+    // asks what the recipient is first. S2-2: in hybrid, userCertificate counts too, and the
+    // certificate must come from a CA in the uploaded store. S2-4: the store is compared by
+    // thumbprints, not bytes.
+    let irs = example_irs();
+    for unit in ["s2-smime-hybrid", "s2-smime-cloud"] {
+        let ir = irs.iter().find(|i| i.unit == unit).expect("example");
+        let files = scripts(ir);
+        let all: Vec<(&str, &str)> = files.iter().flat_map(sections).collect();
+        let verify: Vec<&str> = all
+            .iter()
+            .filter(|(id, _)| id.starts_with("smime-verify/"))
+            .map(|(_, b)| *b)
+            .collect();
+        assert!(!verify.is_empty(), "{unit}: user checks");
+        for body in verify {
+            let recipient = body.find("Get-Recipient -Identity").expect("recipient type first");
+            let mailbox = body.find("Get-Mailbox -Identity").expect("mailbox");
+            assert!(recipient < mailbox && body.contains("Get-MailUser -Identity"), "{unit}");
+            assert_eq!(
+                body.contains("$holder.UserCertificate"),
+                unit == "s2-smime-hybrid",
+                "{unit}: UserCertificate counts in hybrid only"
+            );
+            assert!(
+                body.contains("$issuerNames -contains $_.Issuer"),
+                "{unit}: issuer from the SST"
+            );
+        }
+        let (_, config) = all
+            .iter()
+            .find(|(id, _)| id.starts_with("smime-config/"))
+            .expect("upload");
+        assert!(
+            config.contains("$currentSet -eq $wantedSet") && !config.contains("-ceq $sstBase64"),
+            "{unit}"
+        );
+    }
 }

@@ -424,8 +424,12 @@ pub(crate) enum ActionView {
     },
     /// A user's published S/MIME certificate.
     UserSmime {
-        /// Mailbox identity.
+        /// Recipient identity.
         user: String,
+        /// Hybrid: `UserCertificate` counts as well as `UserSMimeCertificate`.
+        either: bool,
+        /// The uploaded store whose CAs must have issued it.
+        sst_file: Option<String>,
     },
     /// ActiveSync virtual directory authentication.
     ActiveSync {
@@ -1222,7 +1226,26 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             } else {
                 cx.exchange_shell();
             }
-            ("verify_user_smime.ps1.j2", ActionView::UserSmime { user: user.clone() })
+            // Hybrid (a directory-sync step exists): on-premises users' certificates arrive in
+            // userCertificate (AD CS autoenrolment) or userSMIMECertificate (Outlook).
+            let either = cx.ir.operations.iter().any(|o| matches!(o.action, Action::DirectorySync { .. }));
+            let sst_file = cx
+                .ir
+                .operations
+                .iter()
+                .find_map(|o| match &o.action {
+                    Action::SmimeConfig { sst_file, .. } if !sst_file.is_empty() => Some(win_path(sst_file)),
+                    _ => None,
+                });
+            cx.needs.files |= sst_file.is_some();
+            (
+                "verify_user_smime.ps1.j2",
+                ActionView::UserSmime {
+                    user: user.clone(),
+                    either,
+                    sst_file,
+                },
+            )
         }
         Action::ActiveSyncDirectory {
             server_name,

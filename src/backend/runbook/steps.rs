@@ -1593,19 +1593,37 @@ fn verify_user_smime(user: &str, cx: &Cx) -> Content {
         .ops()
         .find(|o| o.id.starts_with("smime-publish/"))
         .map(|o| cx.step_link(&o.id));
+    let hybrid = cx.ops().any(|o| matches!(o.action, Action::DirectorySync { .. }));
     let mut c = Content {
-        does: md!("Checks that ", C(user), " has a certificate published to the GAL."),
+        does: md!(
+            "Checks that ",
+            C(user),
+            " has a certificate published to the GAL, issued by a CA of the uploaded store."
+        ),
         ..Content::default()
     };
-    let mut expect = md!("`UserSMimeCertificate` shows a certificate, not the empty `{}`");
+    let mut expect = if hybrid {
+        md!("`UserCertificate` or `UserSMimeCertificate` (either, or both) shows a certificate, not the empty `{}`")
+    } else {
+        md!("`UserSMimeCertificate` shows a certificate, not the empty `{}`")
+    };
     if let Some(p) = publish {
-        expect.push(&md!("; if it is, the user publishes again (", p, ")"));
+        expect.push(&md!("; if not, the user publishes again (", p, ")"));
     }
-    c.verify = vec![Block::Steps(vec![run(
-        md!("In the Exchange session:"),
-        pscmd(format!("Get-Mailbox -Identity {} | Format-List *user*", ps(user))),
-    )
-    .expect(expect)])];
+    c.verify = vec![Block::Steps(vec![
+        run(
+            md!("In the Exchange session, what the recipient is here (in Exchange Online an on-premises user is a `MailUser`):"),
+            pscmd(format!("Get-Recipient -Identity {} | Format-List RecipientTypeDetails", ps(user))),
+        ),
+        run(
+            md!("Then, for a `MailUser` with `Get-MailUser`, otherwise with `Get-Mailbox`:"),
+            pscmd(format!(
+                "Get-Mailbox -Identity {} | Format-List UserCertificate, UserSMimeCertificate",
+                ps(user)
+            )),
+        )
+        .expect(expect),
+    ])];
     c
 }
 
