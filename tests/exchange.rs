@@ -837,7 +837,8 @@ fn every_command_is_one_the_backend_means_to_run() {
         for f in scripts(&ir) {
             let src = text(&f);
             let tree = parse(src);
-            for cmd in commands(&tree, src) {
+            // `& { ... }` runs a block in a child scope; the commands inside are checked one by one.
+            for cmd in commands(&tree, src).into_iter().filter(|c| !c.name.starts_with('{')) {
                 assert!(
                     allowed.contains(&cmd.name.to_ascii_lowercase()),
                     "{}/{}: unexpected command `{}`",
@@ -907,6 +908,9 @@ fn allowed_commands() -> BTreeSet<String> {
         "Get-ActiveSyncVirtualDirectory",
         "Set-ActiveSyncVirtualDirectory",
         "Get-ClientAccessServer",
+        "Get-ClientAccessArray",
+        "Get-Service",
+        "Get-ADDomainController",
         "Get-ClientAccessService",
         ".\\RollAlternateServiceAccountPassword.ps1",
         // Active Directory
@@ -929,7 +933,7 @@ fn allowed_commands() -> BTreeSet<String> {
         "Test-MailsecSame",
         "Get-MailsecCredential",
         "Get-MailsecRightHolders",
-        "Assert-MailsecNoDuplicateSpn",
+        "Assert-MailsecSpnUnique",
         "Get-MailsecIssuedCertificate",
         "Get-MailsecInternalTransportThumbprint",
     ]
@@ -1008,8 +1012,8 @@ fn spns_use_setspn_s_and_ntauth_is_spelled_ntauthca() {
             }
             if f.operations.iter().any(|id| id.starts_with("spn/")) {
                 assert!(
-                    src.contains("Assert-MailsecNoDuplicateSpn\n"),
-                    "{}: no setspn -X",
+                    src.contains("Assert-MailsecSpnUnique -Spn $spn\n"),
+                    "{}: no setspn -Q -F for the registered SPN",
                     f.path
                 );
             }
@@ -1176,6 +1180,46 @@ fn smime_checks_follow_the_hybrid_object_model() {
         assert!(
             config.contains("$currentSet -eq $wantedSet") && !config.contains("-ceq $sstBase64"),
             "{unit}"
+        );
+    }
+}
+
+#[test]
+fn s6_roll_script_runs_in_a_lenient_child_scope_with_the_array_name() {
+    let irs = example_irs();
+    let ir = irs.iter().find(|i| i.unit == "s6-seg-kcd").expect("S6");
+    let files = scripts(ir);
+    let all: Vec<(&str, &str)> = files.iter().flat_map(sections).collect();
+    let (_, asa) = all.iter().find(|(id, _)| id.starts_with("asa/")).expect("ASA step");
+    // S6-3: Microsoft's script under neither StrictMode nor Stop, given the array's name.
+    let block = asa.find("& {").expect("child scope");
+    let off = asa.find("Set-StrictMode -Off").expect("strict mode off");
+    let roll = asa.find(".\\RollAlternateServiceAccountPassword.ps1").expect("roll");
+    assert!(block < off && off < roll);
+    assert!(asa.contains("$ErrorActionPreference = 'Continue'"));
+    assert!(asa.contains("-ToArrayMembers $casArrayName"));
+    assert!(asa.contains("$casArrayName = [string]$casArray[0].Name"));
+    // S6-4: prerequisites checked before the roll.
+    for pre in [
+        "'MSExchangeServiceHost'",
+        "Get-ADDomainController -Filter *",
+        "AdminDisplayVersion",
+    ] {
+        assert!(asa.find(pre).is_some_and(|p| p < roll), "{pre} before the roll");
+    }
+    // S6-5: the SPNs this change owns are checked forest-wide one by one (setspn -Q -F); the
+    // forest-wide duplicate scan only reports.
+    let (_, dup) = all
+        .iter()
+        .find(|(id, _)| id.starts_with("verify-spn/"))
+        .expect("SPN check");
+    assert!(dup.contains("Assert-MailsecSpnUnique -Spn 'http/casarray.corp.contoso.com'"));
+    assert!(dup.contains("setspn.exe -X -F") && dup.contains("Write-Warning ('setspn -X -F"));
+    // S6-7: only the SPN registered on the ASA is delegated.
+    for (id, body) in all.iter().filter(|(id, _)| id.starts_with("delegation/")) {
+        assert!(
+            !body.contains("http/CASARRAY"),
+            "{id}: short array SPN is never registered"
         );
     }
 }

@@ -1587,12 +1587,12 @@ impl<'a> Cx<'a> {
                 &dc,
                 Phase::Verification,
                 Mode::Verify,
-                "Check there are no duplicate SPNs".into(),
+                "Check the SPNs of this change are unique in the forest".into(),
                 &[],
                 &[],
                 Action::Check {
-                    command: "setspn -X".into(),
-                    expect: "found 0 group of duplicate SPNs".into(),
+                    command: "setspn -X -F".into(),
+                    expect: "found 0 group of duplicate SPNs; at the least, `setspn -Q -F <spn>` lists exactly one account for each SPN this change registers".into(),
                 },
             );
         }

@@ -51,7 +51,7 @@ pub(crate) struct Needs {
     pub(crate) credentials: bool,
     /// `Get-MailsecRightHolders`.
     pub(crate) user_rights: bool,
-    /// `Assert-MailsecNoDuplicateSpn`.
+    /// `Assert-MailsecSpnUnique`.
     pub(crate) spn: bool,
     /// The on-premises Exchange Management Shell.
     pub(crate) exchange: bool,
@@ -465,6 +465,8 @@ pub(crate) enum ActionView {
         status_cmdlet: &'static str,
         /// RollAlternateServiceAccountPassword.ps1 invocations, in order.
         rolls: Vec<Vec<Param>>,
+        /// Rolled to the members of a 2010 Client Access array (by its name, `$casArrayName`).
+        array: bool,
     },
     /// Constrained delegation.
     Delegation {
@@ -488,6 +490,8 @@ pub(crate) enum ActionView {
         command: String,
         /// What a pass looks like.
         expect: String,
+        /// The SPNs this change registers (the duplicate scan checks each with `-Q -F`).
+        spns: Vec<String>,
     },
 }
 
@@ -608,14 +612,16 @@ fn size_literal(bytes: u64) -> String {
     bytes.to_string()
 }
 
-/// `http/host.domain` and `http/HOST`, each once, in that order.
-fn spn_forms(spns: &[String]) -> Vec<String> {
+/// `http/host.domain` and, for a declared server (whose computer account answers for its
+/// short name too), `http/HOST`, each once, in that order. An array name held by an
+/// alternate service account is registered in its FQDN form only, so only that is delegated.
+fn spn_forms(spns: &[String], servers: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for spn in spns {
         let mut forms = vec![spn.clone()];
         if let Some((service, host)) = spn.split_once('/') {
             let host = host.split(':').next().unwrap_or(host);
-            if host.contains('.') {
+            if host.contains('.') && servers.iter().any(|s| s.eq_ignore_ascii_case(host)) {
                 forms.push(format!("{service}/{}", short_name(host).to_ascii_uppercase()));
             }
         }
@@ -1321,7 +1327,13 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                 value: Some(PsValue::Str(value.to_string())),
             };
             let rolls: Vec<Vec<Param>> = if array || members.is_empty() {
-                vec![vec![p("ToArrayMembers", array_fqdn), p("GenerateNewPasswordFor", &qualified)]]
+                vec![vec![
+                    Param {
+                        name: "ToArrayMembers".into(),
+                        value: Some(PsValue::Var { var: "casArrayName" }),
+                    },
+                    p("GenerateNewPasswordFor", &qualified),
+                ]]
             } else {
                 let first = &members[0];
                 let mut rolls = vec![vec![p("ToSpecificServer", first), p("GenerateNewPasswordFor", &qualified)]];
@@ -1344,6 +1356,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                         "Get-ClientAccessServer"
                     },
                     rolls,
+                    array: array || members.is_empty(),
                 },
             )
         }
@@ -1359,7 +1372,15 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                 "allow_delegation.ps1.j2",
                 ActionView::Delegation {
                     account: account.clone(),
-                    spns: spn_forms(spns),
+                    spns: spn_forms(
+                        spns,
+                        &cx.ir
+                            .hosts
+                            .values()
+                            .filter(|h| h.kind == HostKind::Server)
+                            .filter_map(|h| h.fqdn.as_deref())
+                            .collect::<Vec<_>>(),
+                    ),
                     protocol_transition: *protocol_transition,
                 },
             )
@@ -1420,10 +1441,11 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     subject.as_deref().map(|s| format!(" of {s}")).unwrap_or_default()
                 ),
                 expect: "the mapping exists".into(),
+                spns: Vec::new(),
             },
         ),
         Action::Check { command, expect } => {
-            let spn_scan = command.trim().eq_ignore_ascii_case("setspn -X");
+            let spn_scan = command.trim().to_ascii_lowercase().starts_with("setspn -x");
             if spn_scan {
                 cx.needs.spn = true;
             }
@@ -1436,6 +1458,18 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                 ActionView::Check {
                     command: command.clone(),
                     expect: expect.clone(),
+                    spns: if spn_scan {
+                        cx.ir
+                            .operations
+                            .iter()
+                            .filter_map(|o| match &o.action {
+                                Action::RegisterSpn { spn, .. } => Some(spn.clone()),
+                                _ => None,
+                            })
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
                 },
             )
         }
@@ -1575,10 +1609,14 @@ mod tests {
     #[test]
     fn spn_both_forms() {
         assert_eq!(
-            spn_forms(&["http/casarray.corp.contoso.com".into()]),
-            vec!["http/casarray.corp.contoso.com", "http/CASARRAY"]
+            spn_forms(&["http/eas01.corp.contoso.com".into()], &["eas01.corp.contoso.com"]),
+            vec!["http/eas01.corp.contoso.com", "http/EAS01"]
         );
-        assert_eq!(spn_forms(&["http/eas01".into()]), vec!["http/eas01"]);
+        assert_eq!(
+            spn_forms(&["http/casarray.corp.contoso.com".into()], &["cas01.corp.contoso.com"]),
+            vec!["http/casarray.corp.contoso.com"]
+        );
+        assert_eq!(spn_forms(&["http/eas01".into()], &[]), vec!["http/eas01"]);
     }
 
     #[test]

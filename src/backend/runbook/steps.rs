@@ -2121,11 +2121,14 @@ fn asa(op: &Operation, account: &str, array_fqdn: &str, members: &[String], doma
         )
         .expect(md!(C(&format!("Fqdn : {array_fqdn}")))),
     );
+    steps.push(item(md!(
+        "Before rolling: every member runs Exchange 2010 SP1 with Update Rollup 3 or later, and its **Microsoft Exchange Service Host** service is running (the ASA does not work without it): ",
+        C("Get-Service -ComputerName <member> -Name MSExchangeServiceHost")
+    )));
     steps.push(run(
-        md!("Deploy the account to the array members (the script sets a new password itself):"),
+        md!("Deploy the account to the array members, named by the array's **Name** from the step above (the script sets a new password itself and asks to confirm the change: answer Yes):"),
         pscmd(format!(
-            "cd $exscripts\n.\\RollAlternateServiceAccountPassword.ps1 -ToArrayMembers {} -GenerateNewPasswordFor {} -Verbose",
-            ps(array_fqdn),
+            "cd $exscripts\n.\\RollAlternateServiceAccountPassword.ps1 -ToArrayMembers '<array name>' -GenerateNewPasswordFor {} -Verbose",
             ps(&full)
         )),
     ));
@@ -2143,26 +2146,47 @@ fn asa(op: &Operation, account: &str, array_fqdn: &str, members: &[String], doma
         " shows the credential of ",
         C(&full)
     ))])];
+    // Microsoft's roll script cannot remove an ASA; Set-ClientAccessServer can, per member.
+    let remove: Vec<String> = members
+        .iter()
+        .map(|m| {
+            format!(
+                "Set-ClientAccessServer -Identity {} -RemoveAlternateServiceAccountCredentials",
+                ps(m.split('.').next().unwrap_or(m))
+            )
+        })
+        .collect();
     c.rollback = vec![Block::Steps(vec![
         run(
-            md!("Remove the credential from the members:"),
-            pscmd(format!(
-                "cd $exscripts\n.\\RollAlternateServiceAccountPassword.ps1 -ToArrayMembers {} -RemoveAlternateServiceAccountCredentials -Verbose",
-                ps(array_fqdn)
+            md!("Remove the credential from each member, in the Exchange Management Shell:"),
+            pscmd(remove.join("\n")),
+        ),
+        run(
+            md!("Remove the array's SPN from the account:"),
+            bat(format!(
+                "setspn -D {} {}",
+                arg(&format!("http/{array_fqdn}")),
+                arg(&full)
             )),
         ),
-        item(md!("Delete the computer account ", C(account), " (after its SPNs are removed).")),
+        item(md!("Delete the computer account ", C(account), ".")),
     ])];
     c
 }
 
 fn delegation(account: &str, from: &str, spns: &[String], transition: bool, cx: &Cx) -> Content {
+    // The short form only for a declared server, whose computer account answers for it; an
+    // array name held by an alternate service account is registered (and delegated) as FQDN.
     let mut all: Vec<String> = Vec::new();
     for s in spns {
         all.push(s.clone());
         if let Some((svc, host)) = s.split_once('/') {
-            if let Some((short, _)) = host.split_once('.') {
-                all.push(format!("{svc}/{short}"));
+            let server =
+                cx.ir.hosts.values().any(|h| {
+                    h.kind == HostKind::Server && h.fqdn.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(host))
+                });
+            if let Some((short, _)) = host.split_once('.').filter(|_| server) {
+                all.push(format!("{svc}/{}", short.to_ascii_uppercase()));
             }
         }
     }
@@ -2226,8 +2250,12 @@ fn delegation(account: &str, from: &str, spns: &[String], transition: bool, cx: 
             )),
         ),
         run(
-            md!("On ", C(from), ", drop cached tickets so the change applies without a restart:"),
-            bat("klist -li 0x3e7 purge"),
+            md!(
+                "On ",
+                C(from),
+                ", drop cached tickets so the change applies without a restart (0x3e4 is Network Service, which runs the gateway's application pool; 0x3e7 is the computer's own LocalSystem session):"
+            ),
+            bat("klist -li 0x3e4 purge\nklist -li 0x3e7 purge"),
         ),
     ])];
     c.verify = vec![Block::Steps(vec![run(
@@ -2299,6 +2327,13 @@ fn user_rights(op: &Operation, identity: &str, rights: &[String]) -> Content {
     c.notes.push(md!(
         "A domain Group Policy that sets these rights overrides the local policy: check with `gpresult /h gp.html` if the rights do not stick."
     ));
+    if identity == "NT AUTHORITY\\NETWORK SERVICE" && rights.iter().any(|r| r == "SeTcbPrivilege") {
+        c.notes.push(md!(
+            "**Act as part of the operating system** for Network Service gives it to every service on ",
+            C(&op.host),
+            " that runs as Network Service, not only to the gateway. The vendor guide asks for it; to narrow it, run the gateway's application pool under its own identity (`identity = application_pool_identity` on the `seg` block) and grant the rights to that identity instead."
+        ));
+    }
     c.verify = vec![Block::Steps(vec![run(
         md!("In an elevated prompt on ", C(&op.host), ":"),
         bat(format!(
