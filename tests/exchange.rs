@@ -1164,7 +1164,7 @@ fn smime_checks_follow_the_hybrid_object_model() {
             let mailbox = body.find("Get-Mailbox -Identity").expect("mailbox");
             assert!(recipient < mailbox && body.contains("Get-MailUser -Identity"), "{unit}");
             assert_eq!(
-                body.contains("$holder.UserCertificate"),
+                body.contains("@($holder.UserCertificate)"),
                 unit == "s2-smime-hybrid",
                 "{unit}: UserCertificate counts in hybrid only"
             );
