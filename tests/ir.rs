@@ -274,3 +274,33 @@ fn ntauth_only_where_certificates_map_to_logons_and_gated_for_foreign_cas() {
     assert_eq!((kdc.host.as_str(), kdc.mode), ("dc01", Mode::Verify));
     assert!(matches!(&kdc.action, Action::Check { command, .. } if command.contains("Id = 39, 40, 41")));
 }
+
+#[test]
+fn strong_mappings_and_recorded_approvals_are_not_warned() {
+    let text = std::fs::read_to_string(crate::common::root().join("tests/ui/ms0238-partner-ca-in-ntauth.mailsec"))
+        .expect("ui case");
+    let codes = |t: &str| -> Vec<String> {
+        compile_text("unit.mailsec", t)
+            .diags
+            .iter()
+            .map(|d| d.code.as_str().to_string())
+            .collect()
+    };
+    // The UPN mapping there is strong (`strong = sid_extension`); only the approval is missing.
+    assert_eq!(codes(&text), vec!["MS0238"]);
+    let approved = text.replace(
+        "  ntauth      = true\n",
+        "  ntauth      = true\n  ntauth_approval = \"PKI owner: the hierarchy is ours alone\"\n",
+    );
+    assert!(codes(&approved).is_empty(), "{:?}", codes(&approved));
+    // Without `strong`, UPN mapping is weak.
+    let weak = approved.replace("  strong    = sid_extension\n", "");
+    assert_eq!(codes(&weak), vec!["MS0236"]);
+    // One-to-one by issuer and serial number is strong; by issuer and subject it is not.
+    let one = approved.replace(
+        "  kind      = upn\n  authority = mpki_users\n  strong    = sid_extension\n",
+        "  kind      = one_to_one\n  authority = mpki_users\n  subject   = \"CN=Megan\"\n  account   = \"CONTOSO\\\\megan\"\n  strong    = issuer_serial\n",
+    );
+    assert!(codes(&one).is_empty(), "{:?}", codes(&one));
+    assert_eq!(codes(&one.replace("  strong    = issuer_serial\n", "")), vec!["MS0236"]);
+}
