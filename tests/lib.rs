@@ -2,8 +2,11 @@
 
 mod common;
 
+mod ci;
 mod cli;
+mod diff;
 mod exchange;
+mod fmt;
 mod iis;
 mod ir;
 mod provenance;

@@ -1672,6 +1672,7 @@ impl<'a> Cx<'a> {
             hosts,
             operations: ops,
             warnings,
+            revision: None,
         }
     }
 }

@@ -24,6 +24,28 @@ pub struct Ir {
     pub operations: Vec<Operation>,
     /// Warnings of the check stage, with the operations they apply to.
     pub warnings: Vec<Warning>,
+    /// The intent's revision (`git describe`), only when the build was asked to stamp it
+    /// (`build --stamp`): a stamp changes with every commit, so it is off by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+impl Ir {
+    /// SHA-256 (hex) of the plan without line numbers and stamp: what the intent *means*,
+    /// so comments and layout do not change it and any change of the plan does.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut plan = self.clone();
+        plan.revision = None;
+        for op in &mut plan.operations {
+            op.source = op.source_file().to_string();
+        }
+        for w in &mut plan.warnings {
+            w.source = w.source_file().to_string();
+        }
+        let json = serde_json::to_vec(&plan).expect("the IR serialises");
+        Sha256::digest(json).iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 /// The estate.
