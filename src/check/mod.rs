@@ -4,6 +4,7 @@
 pub mod access;
 mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
+pub(crate) mod mapping;
 pub(crate) mod schema;
 mod validate;
 mod ws1;
@@ -400,6 +401,7 @@ pub(crate) fn check_blocks(
     // alongside structural errors and every problem is reported in one run.
     lints::run(&unit, diags);
     ws1::run(&unit, diags);
+    mapping::run(&unit, diags);
     unit
 }
 
