@@ -75,6 +75,11 @@ fn s7a_device_certificate_is_validated_on_tmg_and_eas_accepts_kerberos() {
         );
     }
     assert!(on("tmg01", &|a| matches!(a, Action::CheckCdp { .. })));
+    // TMG maps the certificate to a logon: the issuing CA is published to NTAuth.
+    assert!(ir
+        .operations
+        .iter()
+        .any(|o| matches!(&o.action, Action::PublishNtAuth { authority, .. } if authority == "contoso_issuing")));
     assert!(!on("eas01", &|a| matches!(a, Action::CheckCdp { .. })));
     // ... the NTAuth cache and the back-end certificate checked from TMG.
     let checks: Vec<&str> = ir

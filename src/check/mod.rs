@@ -5,6 +5,7 @@ pub mod access;
 mod chain;
 mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
+pub(crate) mod mapping;
 pub(crate) mod schema;
 mod validate;
 mod ws1;
@@ -402,6 +403,7 @@ pub(crate) fn check_blocks(
     lints::run(&unit, diags);
     chain::run(&unit, diags);
     ws1::run(&unit, diags);
+    mapping::run(&unit, diags);
     unit
 }
 

@@ -512,6 +512,47 @@ certificate, not as a Kerberos service, so mailsec refuses `auth = kerberos` on 
 until that is verified with the vendor. Publish the SEG with `tmg_server_publishing` and let
 it authenticate the certificate (`auth = certificate`).";
 
+    CertificateOrPassword = "MS0235", Warning, "`certificate_or_password` lets devices in without a certificate",
+"`auth = certificate_or_password` sets ActiveSync client certificates to *Accepted*: a device
+that presents a certificate is mapped by it, a device without one keeps syncing with its
+password alone. Microsoft notes that accepted (optional) client certificates do not work
+consistently across ActiveSync devices. Use it only while a fleet migrates; afterwards use
+`certificate_and_password` (certificate required, password as fallback identity - not
+two-factor) or `certificate` (certificate only).";
+
+    WeakCertificateMapping = "MS0236", Warning, "certificate mapping is weak under KB5014754",
+"Since the Full Enforcement of KB5014754 (February 2025), domain controllers refuse weak
+certificate mappings, and IIS's Active Directory mapping goes through them (Schannel, S4U2Self).
+Weak are: UPN mapping of certificates without the SID security extension (every third-party
+certificate, and certificates whose subject is supplied in the request, as NDES and Workspace
+ONE requests are), issuer-only (many-to-one) mappings, and issuer-and-subject one-to-one
+mappings. Strong are: certificates carrying the user's SID (`strong = sid_extension`), or an
+explicit `altSecurityIdentities` mapping by issuer and serial number, subject key identifier or
+SHA-1 public key (`strong = issuer_serial | ski | sha1_public_key`). Check the KDC's events 39,
+40 and 41 (System log, Kdcsvc) after a test logon.";
+
+    TwoMappingsOneIssuer = "MS0237", Error, "two certificate mappings over one issuer",
+"An issuer-only (many-to-one) mapping matches every certificate of that issuer, so when the
+same issuer is also mapped by UPN or to another account, which account a certificate logs on
+as depends on the mapper's order: a user's certificate can land in the shared account. Issue
+the shared devices' certificates from a separate CA, or map them one-to-one with a strong
+mapping.";
+
+    ExternalNtAuth = "MS0238", Warning, "external or partner CA published to NTAuth",
+"A CA in the enterprise NTAuth store can issue certificates that log on as any user of the
+forest whose UPN it writes. For a CA the organisation does not run (a managed or partner PKI)
+that is a decision for the PKI owner, and only safe for a hierarchy dedicated to the
+organisation. mailsec puts an approval gate in front of the publication; name the approval
+with `ntauth_approval = \"...\"` on the authority (recording that the hierarchy is
+dedicated).";
+
+    NtAuthWithoutLogon = "MS0239", Warning, "NTAuth publication without a logon mapping",
+"NTAuth only governs mapping certificates to logons (smart card, IIS and ActiveSync client
+certificates, UPN mapping). An authority published there while nothing in the unit maps its
+certificates to accounts widens who can log on for no purpose - S/MIME, for example, needs no
+NTAuth. mailsec emits the publication only in units that map certificates to logons; remove
+`ntauth = true`, or add the mapping that needs it.";
+
     Ws1PlatformUnsupported = "MS0260", Error, "Workspace ONE platform not supported yet",
 "The `workspace-one` target writes device profiles for iOS (an Apple configuration profile and
 the MDM API body) and Android (the MDM API body). A `windows` or `macos` profile would get no
@@ -564,4 +605,5 @@ authentication happens at the hop that terminates their TLS: the ActiveSync virt
 directory's `external_host`, or the TMG rule's `public_name`. A profile host that neither
 publishes reaches a server without the client-certificate configuration (or none at all).
 Use the published name.";
+
 }

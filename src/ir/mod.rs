@@ -420,8 +420,12 @@ pub enum ClientCerts {
 pub enum EasAuth {
     /// User name and password (Basic).
     Password,
-    /// Client certificate and password.
+    /// Client certificate required; Basic stays on so the password is the fallback identity
+    /// when the certificate does not map (not two-factor: a mapped certificate alone logs on).
     CertificateAndPassword,
+    /// Client certificate *or* password (a mixed fleet during a migration): certificates are
+    /// accepted, not required.
+    CertificateOrPassword,
     /// Client certificate only.
     Certificate,
     /// Delegated Kerberos tickets only, from a hop that authenticated the device (Windows
@@ -517,7 +521,8 @@ pub enum Action {
         /// Exchange service names (`SMTP`, `IIS`, …).
         services: Vec<String>,
     },
-    /// Verify exactly one certificate is enabled for SMTP and it is this one.
+    /// Verify the certificate is enabled for SMTP and no other SMTP certificate holds the
+    /// FQDN of the connector that uses it (Exchange 2010 picks the STARTTLS certificate by it).
     VerifySmtpCertificate {
         /// Certificate name.
         certificate: String,
@@ -532,8 +537,12 @@ pub enum Action {
         server: String,
         /// Server's Exchange name (NetBIOS-style first label of the FQDN).
         server_name: String,
-        /// HELO/EHLO FQDN.
+        /// HELO/EHLO FQDN: the declared one, else the common name the request asked for.
         fqdn: Option<String>,
+        /// The certificate whose *issued* common name is the HELO/EHLO FQDN (when no FQDN is
+        /// declared): the issuing CA may rewrite the requested subject, so scripts read the
+        /// name from the issued file at run time.
+        fqdn_certificate: Option<String>,
         /// Bindings (`IP:port`).
         bindings: Vec<String>,
         /// Remote IP ranges.

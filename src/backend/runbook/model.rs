@@ -606,9 +606,14 @@ fn purpose(cx: &Cx) -> Vec<Md> {
                         md!("Keep ActiveSync on ", servers, " on user name and password.")
                     }
                     (crate::ir::EasAuth::CertificateAndPassword, _) => md!(
+                        "Require a client certificate from every ActiveSync device on ",
+                        servers,
+                        ", mapped to the user's AD account; Basic stays on as the fallback identity when a certificate does not map (this is not two-factor authentication)."
+                    ),
+                    (crate::ir::EasAuth::CertificateOrPassword, _) => md!(
                         "Let ActiveSync devices authenticate to ",
                         servers,
-                        " with a client certificate and their password, the certificate mapped to their AD account."
+                        " with a client certificate mapped to their AD account, or without one by password (a mixed fleet)."
                     ),
                     (crate::ir::EasAuth::Certificate, _) => md!(
                         "Let ActiveSync devices authenticate to ",
@@ -1060,7 +1065,7 @@ fn troubleshooting(cx: &Cx) -> Vec<Trouble> {
                 md!("**Exchange answers 401**: add the **NTLM** and **Negotiate** providers to Windows Authentication on Microsoft-Server-ActiveSync."),
                 md!("**Logons fail intermittently or everywhere**: clocks must be within 5 minutes of the KDCs (`w32tm /stripchart /computer:<dc>`); keep them in step with NTP."),
                 md!("**Duplicate SPNs** break Kerberos: `setspn -X` must report `found 0 group of duplicate SPNs`; remove duplicates with `setspn -D`."),
-                md!("**Delegation is refused** (`KDC_ERR_BADOPTION` in the gateway's System log): the SPN in the delegation list must be exactly the one registered (`setspn -Q http/<host>`) and the one the gateway uses (the SEG's Exchange host, the TMG rule's SPN); after changing delegation, run `klist -li 0x3e7 purge` on the gateway."),
+                md!("**Delegation is refused** (`KDC_ERR_BADOPTION` in the gateway's System log): the SPN in the delegation list must be exactly the one registered (`setspn -Q http/<host>`) and the one the gateway uses (the SEG's Exchange host, the TMG rule's SPN); after changing delegation, run `klist -li 0x3e4 purge` (Network Service, the gateway's pool) and `klist -li 0x3e7 purge` on the gateway."),
                 md!("**Everything stops when one domain controller is down**: a single KDC is a single point of failure; have at least two."),
                 md!("**Test without the gateway**: authenticate a device with its certificate directly; until that works, the gateway cannot."),
             ],

@@ -164,7 +164,7 @@ pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
             certificate,
             subject,
             services,
-        } => enable(op, certificate, subject, services),
+        } => enable(op, certificate, subject, services, cx),
         Action::VerifySmtpCertificate { certificate, subject } => verify_smtp(op, certificate, subject, cx),
         Action::ReceiveConnector { .. } => receive_connector(op, cx),
         Action::SendConnector { .. } => send_connector(op, cx),
@@ -888,8 +888,13 @@ fn submit(
         )));
     }
     c.by_hand = vec![Block::Steps(steps)];
-    let mut expect = md!("`Subject:` ");
+    // The issuer may rewrite the requested subject (the ONE Mail guide's own sample does):
+    // what counts is the file's thumbprint and issuer; the scripts go by both.
+    let mut expect = md!("`Subject:` as the issuer wrote it (requested: ");
     expect.push(&C(subject.as_deref().unwrap_or(certificate)));
+    expect.push(&md!(
+        "; note its CN, and the `Cert Hash(sha1)`, by which the scripts find the certificate)"
+    ));
     if let Some(i) = issuer {
         expect.push(&md!(" and `Issuer:` ", C(&format!("CN={i}"))));
     }
@@ -969,9 +974,9 @@ fn import(op: &Operation, certificate: &str, file: &str, subject: &Subject, expo
             pscmd("Get-ExchangeCertificate | Format-List Subject, Thumbprint, Status, HasPrivateKey, Services"),
         )
         .expect(md!(
-            "the certificate with ",
+            "the certificate whose thumbprint is the file's `Cert Hash(sha1)` (its subject may differ from the requested ",
             C(&format!("CN={cn}")),
-            " in its subject, `Status : Valid` and `HasPrivateKey : True`; note its thumbprint"
+            "), `Status : Valid` and `HasPrivateKey : True`"
         ))])];
         c.rollback = vec![Block::Steps(vec![run(
             md!("Remove the certificate (and its key) from ", C(&op.host), ":"),
@@ -1008,76 +1013,127 @@ fn import(op: &Operation, certificate: &str, file: &str, subject: &Subject, expo
     c
 }
 
-fn enable(op: &Operation, certificate: &str, subject: &Subject, services: &[String]) -> Content {
+fn enable(op: &Operation, certificate: &str, subject: &Subject, services: &[String], cx: &Cx) -> Content {
+    let server = exchange_server(op, cx);
     let list = services.join(", ");
+    let smtp = services.iter().any(|s| s == "SMTP");
     let mut c = Content {
         does: md!("Enables ", C(certificate), " for ", T(&list), " on ", C(&op.host), "."),
         ..Content::default()
     };
-    c.by_hand = vec![Block::Steps(vec![
-        run(
-            md!(
-                "Note which certificate has these services now (for the rollback) and the thumbprint of ",
-                C(&format!("CN={}", subject.cn())),
-                ":"
-            ),
-            pscmd("Get-ExchangeCertificate | Format-List Subject, Thumbprint, Services"),
+    let mut steps = vec![run(
+        md!(
+            "Note which certificate has these services now (for the rollback) and the thumbprint of the issued certificate (",
+            C(&format!("CN={}", subject.cn())),
+            " in the request; the issuer may have rewritten the subject, so go by the file's `Cert Hash(sha1)` from `certutil -dump`):"
         ),
-        run(
-            md!("Enable it; answer **Yes** when asked to replace the default SMTP certificate:"),
+        pscmd("Get-ExchangeCertificate | Format-List Subject, Thumbprint, Services"),
+    )];
+    if smtp {
+        steps.push(run(
+            md!("Note the internal transport (default SMTP) certificate, which must stay as it is:"),
+            pscmd(format!(
+                "$raw = (Get-ExchangeServer -Identity {}).InternalTransportCertificate\n(New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (,[byte[]]$raw)).Thumbprint",
+                ps(&server)
+            )),
+        ));
+        steps.push(run(
+            md!("Enable it; answer **No** when asked to overwrite the existing default SMTP certificate: the default is the internal transport certificate between Exchange servers, and Exchange 2010 picks the certificate for a connector by the connector's FQDN, not by the default:"),
             pscmd(format!(
                 "Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services {}",
                 services.join(",")
             )),
-        ),
-    ])];
-    c.verify = vec![Block::Steps(vec![run(
+        ));
+    } else {
+        steps.push(run(
+            md!("Enable it:"),
+            pscmd(format!(
+                "Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services {}",
+                services.join(",")
+            )),
+        ));
+    }
+    c.by_hand = vec![Block::Steps(steps)];
+    if smtp {
+        c.notes.push(md!(
+            "The script cannot answer the overwrite prompt, so it enables with `-Force` and at once makes the previous default SMTP certificate the default again, then reads the internal transport certificate back; it stops if that differs from before."
+        ));
+    }
+    let mut verify = vec![run(
         md!("In the Exchange Management Shell:"),
         pscmd("Get-ExchangeCertificate -Thumbprint <thumbprint> | Format-List Services"),
     )
-    .expect(md!("`Services` lists ", T(&list)))])];
-    c.rollback = vec![Block::Steps(vec![run(
-        md!("Enable the previous certificate again for these services:"),
-        pscmd(format!(
-            "Enable-ExchangeCertificate -Thumbprint <previous thumbprint> -Services {}",
-            services.join(",")
-        )),
-    )])];
+    .expect(md!("`Services` lists ", T(&list)))];
+    if smtp {
+        verify.push(run(
+            md!("The internal transport certificate:"),
+            pscmd(format!(
+                "$raw = (Get-ExchangeServer -Identity {}).InternalTransportCertificate\n(New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (,[byte[]]$raw)).Thumbprint",
+                ps(&server)
+            )),
+        )
+        .expect(md!("the thumbprint noted before this step")));
+    }
+    c.verify = vec![Block::Steps(verify)];
+    c.rollback = vec![Block::Steps(if smtp {
+        vec![item(md!(
+            "A service cannot be taken off a certificate once assigned; the default SMTP certificate was kept, so nothing else changed. To undo, remove the certificate itself (rollback of its import) once no connector needs it."
+        ))]
+    } else {
+        vec![run(
+            md!("Enable the previous certificate again for these services:"),
+            pscmd(format!(
+                "Enable-ExchangeCertificate -Thumbprint <previous thumbprint> -Services {} -Force",
+                services.join(",")
+            )),
+        )]
+    })];
     c
 }
 
+/// The Exchange server name of the operation's host (first label of its FQDN).
+fn exchange_server(op: &Operation, cx: &Cx) -> String {
+    cx.host(&op.host)
+        .and_then(|h| h.fqdn.as_deref())
+        .map_or(op.host.as_str(), |f| f.split('.').next().unwrap_or(f))
+        .to_string()
+}
+
 fn verify_smtp(op: &Operation, certificate: &str, subject: &Subject, cx: &Cx) -> Content {
+    let fqdn = cx.ops().find_map(|o| match &o.action {
+        Action::ReceiveConnector {
+            fqdn,
+            fqdn_certificate,
+            server,
+            ..
+        } if server == &op.host && (fqdn_certificate.as_deref() == Some(certificate) || fqdn.is_some()) => fqdn.clone(),
+        _ => None,
+    });
+    let name = fqdn.unwrap_or_else(|| subject.cn().to_string());
     let mut c = Content {
         does: md!(
             "Checks that ",
             C(certificate),
-            " is the only certificate enabled for SMTP on ",
+            " is enabled for SMTP on ",
             C(&op.host),
-            "."
+            " and that no other SMTP certificate there holds the connector's FQDN (",
+            C(&name),
+            " as requested; the script reads it from the issued certificate): Exchange 2010 picks the STARTTLS certificate by that name."
         ),
         ..Content::default()
     };
     c.verify = vec![Block::Steps(vec![run(
         md!("In the Exchange Management Shell on ", C(&op.host), ":"),
-        pscmd("Get-ExchangeCertificate | Where-Object { $_.Services -match 'SMTP' } | Format-List Subject, Thumbprint, Services"),
+        pscmd("Get-ExchangeCertificate | Where-Object { $_.Services -match 'SMTP' } | Format-List Subject, CertificateDomains, Thumbprint, Services"),
     )
     .expect(md!(
-        "exactly one certificate, whose subject holds ",
-        C(&format!("CN={}", subject.cn()))
+        "the issued certificate is listed with SMTP; no other certificate has the connector's FQDN (",
+        C(&name),
+        ") as its CN or in `CertificateDomains`. The self-signed certificate made by Exchange setup also lists SMTP: that is expected and stays"
     ))])];
-    let enable = cx.ops().find(|o| {
-        o.host == op.host && matches!(&o.action, Action::EnableCertificate { certificate: c, .. } if c == certificate)
-    });
-    c.notes.push(match enable {
-        Some(e) => md!(
-            "If another certificate also lists SMTP, take SMTP off it with `Enable-ExchangeCertificate -Thumbprint <other> -Services <its other services>` (`None` when SMTP was its only service) and run ",
-            cx.step_link(&e.id),
-            " again."
-        ),
-        None => md!(
-            "If another certificate also lists SMTP, take SMTP off it with `Enable-ExchangeCertificate -Thumbprint <other> -Services <its other services>` (`None` when SMTP was its only service)."
-        ),
-    });
+    c.notes.push(md!(
+        "If another SMTP certificate holds the connector's FQDN, it is a stray copy: check that it is not the internal transport certificate (step above), then remove it with `Remove-ExchangeCertificate -Thumbprint <other>`. Services cannot be taken off a certificate."
+    ));
     c
 }
 
@@ -1094,12 +1150,21 @@ fn receive_connector(op: &Operation, cx: &Cx) -> Content {
         usage,
         max_message_size,
         tls_domain,
+        fqdn_certificate,
         ..
     } = &op.action
     else {
         return Content::default();
     };
     let version = cx.ir.organization.exchange;
+    // Guide 9.0: the FQDN is the CN of the *issued* certificate, which the issuer may have
+    // rewritten; the script reads it from the returned file, and so does the person.
+    let from_issued = fqdn_certificate.is_some();
+    let helo = match (fqdn, from_issued) {
+        (Some(f), true) => format!("the CN of the issued certificate (requested: {f})"),
+        (Some(f), false) => f.clone(),
+        (None, _) => "the server's name".to_string(),
+    };
     let mut c = Content {
         does: md!(
             "Creates receive connector ",
@@ -1111,7 +1176,7 @@ fn receive_connector(op: &Operation, cx: &Cx) -> Content {
             " remote address",
             if remote_ips.len() == 1 { "" } else { "es" },
             ", answers HELO/EHLO as ",
-            C(fqdn.as_deref().unwrap_or("the server's name")),
+            if from_issued { md!(T(&helo)) } else { md!(C(&helo)) },
             ", authentication ",
             T(&auth.join(", ")),
             ", permission groups ",
@@ -1131,7 +1196,9 @@ fn receive_connector(op: &Operation, cx: &Cx) -> Content {
     if version >= ExchangeVersion::E2013 {
         line.push_str(" -TransportRole FrontendTransport");
     }
-    if let Some(f) = fqdn {
+    if from_issued {
+        line.push_str(" -Fqdn <CN of the issued certificate>");
+    } else if let Some(f) = fqdn {
         line.push_str(&format!(" -Fqdn {}", ps(f)));
     }
     line.push_str(&format!(
@@ -1149,10 +1216,17 @@ fn receive_connector(op: &Operation, cx: &Cx) -> Content {
             ps(&format!("{d}:AcceptOorgProtocol"))
         ));
     }
-    let mut steps = vec![run(
+    let mut steps = Vec::new();
+    if from_issued {
+        steps.push(run(
+            md!("Read the CN from the subject of the issued certificate (ONE Mail guide 9.0):"),
+            pscmd("Get-ExchangeCertificate -Thumbprint <thumbprint> | Format-List Subject"),
+        ));
+    }
+    steps.push(run(
         md!("In the Exchange Management Shell on ", C(&op.host), ":"),
         pscmd(line),
-    )];
+    ));
     if version == ExchangeVersion::E2010 {
         steps.push(item(md!(
             "Or in the Exchange Management Console (ONE Mail guide 9.0): **Server Configuration** > **Hub Transport** > ",
@@ -1160,7 +1234,7 @@ fn receive_connector(op: &Operation, cx: &Cx) -> Content {
             " > **New Receive Connector**; name ",
             C(name),
             ", intended use **Custom**; **Local Network settings**: FQDN for HELO/EHLO ",
-            C(fqdn.as_deref().unwrap_or("")),
+            if from_issued { md!(T("read above")) } else { md!(C(fqdn.as_deref().unwrap_or(""))) },
             " (the CN of the issued certificate); **Remote Network settings**: add each address below and **remove 0.0.0.0–255.255.255.255**; **New**, **Finish**. Then the connector's **Properties** > **Authentication**: only ",
             T(&auth.join(", ")),
             "; **Permission Groups**: only ",
@@ -1333,20 +1407,20 @@ fn send_connector(op: &Operation, cx: &Cx) -> Content {
         ));
     }
     c.verify = verify_pointer(op, cx);
-    let mut rb = Vec::new();
+    let mut rb = vec![run(
+        md!("Remove the new connector:"),
+        pscmd(format!("Remove-SendConnector -Identity {}", ps(name))),
+    )];
+    // The cost change runs before this step (guide 10.0), so it is undone after it.
     for o in cx.ops() {
-        if matches!(o.action, Action::SetConnectorCost { .. }) && o.depends_on.iter().any(|d| d == &op.id) {
+        if matches!(o.action, Action::SetConnectorCost { .. }) && op.depends_on.iter().any(|d| d == &o.id) {
             rb.push(item(md!(
-                "First undo the cost change of ",
+                "Then undo the cost change of ",
                 cx.step_link(&o.id),
-                ", so the old connector takes the mail again."
+                ": the old connector is the only one left and takes the mail again."
             )));
         }
     }
-    rb.push(run(
-        md!("Remove the new connector:"),
-        pscmd(format!("Remove-SendConnector -Identity {}", ps(name))),
-    ));
     c.rollback = vec![Block::Steps(rb)];
     c
 }
@@ -1358,7 +1432,7 @@ fn connector_cost(name: &str, cost: u32) -> Content {
             C(name),
             " to ",
             N(u64::from(cost)),
-            ", so the new connector (cost 1) takes the mail while the old one stays as a fallback."
+            ", before the new connector (cost 1) is created, so the new one takes the mail as soon as it exists while the old one stays as a fallback."
         ),
         ..Content::default()
     };
@@ -1662,19 +1736,37 @@ fn verify_user_smime(user: &str, cx: &Cx) -> Content {
         .ops()
         .find(|o| o.id.starts_with("smime-publish/"))
         .map(|o| cx.step_link(&o.id));
+    let hybrid = cx.ops().any(|o| matches!(o.action, Action::DirectorySync { .. }));
     let mut c = Content {
-        does: md!("Checks that ", C(user), " has a certificate published to the GAL."),
+        does: md!(
+            "Checks that ",
+            C(user),
+            " has a certificate published to the GAL, issued by a CA of the uploaded store."
+        ),
         ..Content::default()
     };
-    let mut expect = md!("`UserSMimeCertificate` shows a certificate, not the empty `{}`");
+    let mut expect = if hybrid {
+        md!("`UserCertificate` or `UserSMimeCertificate` (either, or both) shows a certificate, not the empty `{}`")
+    } else {
+        md!("`UserSMimeCertificate` shows a certificate, not the empty `{}`")
+    };
     if let Some(p) = publish {
-        expect.push(&md!("; if it is, the user publishes again (", p, ")"));
+        expect.push(&md!("; if not, the user publishes again (", p, ")"));
     }
-    c.verify = vec![Block::Steps(vec![run(
-        md!("In the Exchange session:"),
-        pscmd(format!("Get-Mailbox -Identity {} | Format-List *user*", ps(user))),
-    )
-    .expect(expect)])];
+    c.verify = vec![Block::Steps(vec![
+        run(
+            md!("In the Exchange session, what the recipient is here (in Exchange Online an on-premises user is a `MailUser`):"),
+            pscmd(format!("Get-Recipient -Identity {} | Format-List RecipientTypeDetails", ps(user))),
+        ),
+        run(
+            md!("Then, for a `MailUser` with `Get-MailUser`, otherwise with `Get-Mailbox`:"),
+            pscmd(format!(
+                "Get-Mailbox -Identity {} | Format-List UserCertificate, UserSMimeCertificate",
+                ps(user)
+            )),
+        )
+        .expect(expect),
+    ])];
     c
 }
 
@@ -1730,7 +1822,8 @@ fn activesync(op: &Operation, cx: &Cx) -> Content {
     let identity = format!("{server_name}\\Microsoft-Server-ActiveSync ({site})");
     let mode = match auth {
         EasAuth::Password => "user name and password",
-        EasAuth::CertificateAndPassword => "client certificate and password",
+        EasAuth::CertificateAndPassword => "client certificate required, password as fallback identity",
+        EasAuth::CertificateOrPassword => "client certificate or password",
         EasAuth::Certificate => "client certificate only",
         EasAuth::Kerberos => "delegated Kerberos tickets only",
     };
@@ -1790,6 +1883,15 @@ fn activesync(op: &Operation, cx: &Cx) -> Content {
         )));
     }
     c.by_hand = vec![Block::Steps(steps)];
+    match auth {
+        EasAuth::CertificateAndPassword => c.notes.push(md!(
+            "Certificate required; password as fallback identity. Every device must present a certificate (Required, as the Symantec guide says); when the certificate maps to an account IIS uses that identity and never asks for the password, and Basic only answers when the mapping fails. This is **not** two-factor authentication."
+        )),
+        EasAuth::CertificateOrPassword => c.notes.push(md!(
+            "Certificate **or** password: devices without a certificate keep syncing with their password alone, and Microsoft notes that *Accepted* client certificates do not work consistently across ActiveSync devices. Use it for a migration only; switch to `certificate_and_password` or `certificate` when every device has its certificate."
+        )),
+        _ => {}
+    }
     c.verify = vec![Block::Steps(vec![run(
         md!("In the Exchange Management Shell:"),
         pscmd(format!(
@@ -2163,11 +2265,14 @@ fn asa(op: &Operation, account: &str, array_fqdn: &str, members: &[String], doma
         )
         .expect(md!(C(&format!("Fqdn : {array_fqdn}")))),
     );
+    steps.push(item(md!(
+        "Before rolling: every member runs Exchange 2010 SP1 with Update Rollup 3 or later, and its **Microsoft Exchange Service Host** service is running (the ASA does not work without it): ",
+        C("Get-Service -ComputerName <member> -Name MSExchangeServiceHost")
+    )));
     steps.push(run(
-        md!("Deploy the account to the array members (the script sets a new password itself):"),
+        md!("Deploy the account to the array members, named by the array's **Name** from the step above (the script sets a new password itself and asks to confirm the change: answer Yes):"),
         pscmd(format!(
-            "cd $exscripts\n.\\RollAlternateServiceAccountPassword.ps1 -ToArrayMembers {} -GenerateNewPasswordFor {} -Verbose",
-            ps(array_fqdn),
+            "cd $exscripts\n.\\RollAlternateServiceAccountPassword.ps1 -ToArrayMembers '<array name>' -GenerateNewPasswordFor {} -Verbose",
             ps(&full)
         )),
     ));
@@ -2185,26 +2290,47 @@ fn asa(op: &Operation, account: &str, array_fqdn: &str, members: &[String], doma
         " shows the credential of ",
         C(&full)
     ))])];
+    // Microsoft's roll script cannot remove an ASA; Set-ClientAccessServer can, per member.
+    let remove: Vec<String> = members
+        .iter()
+        .map(|m| {
+            format!(
+                "Set-ClientAccessServer -Identity {} -RemoveAlternateServiceAccountCredentials",
+                ps(m.split('.').next().unwrap_or(m))
+            )
+        })
+        .collect();
     c.rollback = vec![Block::Steps(vec![
         run(
-            md!("Remove the credential from the members:"),
-            pscmd(format!(
-                "cd $exscripts\n.\\RollAlternateServiceAccountPassword.ps1 -ToArrayMembers {} -RemoveAlternateServiceAccountCredentials -Verbose",
-                ps(array_fqdn)
+            md!("Remove the credential from each member, in the Exchange Management Shell:"),
+            pscmd(remove.join("\n")),
+        ),
+        run(
+            md!("Remove the array's SPN from the account:"),
+            bat(format!(
+                "setspn -D {} {}",
+                arg(&format!("http/{array_fqdn}")),
+                arg(&full)
             )),
         ),
-        item(md!("Delete the computer account ", C(account), " (after its SPNs are removed).")),
+        item(md!("Delete the computer account ", C(account), ".")),
     ])];
     c
 }
 
 fn delegation(account: &str, from: &str, spns: &[String], transition: bool, cx: &Cx) -> Content {
+    // The short form only for a declared server, whose computer account answers for it; an
+    // array name held by an alternate service account is registered (and delegated) as FQDN.
     let mut all: Vec<String> = Vec::new();
     for s in spns {
         all.push(s.clone());
         if let Some((svc, host)) = s.split_once('/') {
-            if let Some((short, _)) = host.split_once('.') {
-                all.push(format!("{svc}/{short}"));
+            let server =
+                cx.ir.hosts.values().any(|h| {
+                    h.kind == HostKind::Server && h.fqdn.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(host))
+                });
+            if let Some((short, _)) = host.split_once('.').filter(|_| server) {
+                all.push(format!("{svc}/{}", short.to_ascii_uppercase()));
             }
         }
     }
@@ -2268,8 +2394,12 @@ fn delegation(account: &str, from: &str, spns: &[String], transition: bool, cx: 
             )),
         ),
         run(
-            md!("On ", C(from), ", drop cached tickets so the change applies without a restart:"),
-            bat("klist -li 0x3e7 purge"),
+            md!(
+                "On ",
+                C(from),
+                ", drop cached tickets so the change applies without a restart (0x3e4 is Network Service, which runs the gateway's application pool; 0x3e7 is the computer's own LocalSystem session):"
+            ),
+            bat("klist -li 0x3e4 purge\nklist -li 0x3e7 purge"),
         ),
     ])];
     c.verify = vec![Block::Steps(vec![run(
@@ -2341,6 +2471,13 @@ fn user_rights(op: &Operation, identity: &str, rights: &[String]) -> Content {
     c.notes.push(md!(
         "A domain Group Policy that sets these rights overrides the local policy: check with `gpresult /h gp.html` if the rights do not stick."
     ));
+    if identity == "NT AUTHORITY\\NETWORK SERVICE" && rights.iter().any(|r| r == "SeTcbPrivilege") {
+        c.notes.push(md!(
+            "**Act as part of the operating system** for Network Service gives it to every service on ",
+            C(&op.host),
+            " that runs as Network Service, not only to the gateway. The vendor guide asks for it; to narrow it, run the gateway's application pool under its own identity (`identity = application_pool_identity` on the `seg` block) and grant the rights to that identity instead."
+        ));
+    }
     c.verify = vec![Block::Steps(vec![run(
         md!("In an elevated prompt on ", C(&op.host), ":"),
         bat(format!(
