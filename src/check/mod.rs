@@ -4,6 +4,7 @@
 pub mod access;
 mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
+pub mod reference;
 pub(crate) mod schema;
 mod validate;
 
