@@ -217,7 +217,7 @@ const KINDS: &[KindDoc] = &[
             ),
             s(
                 "owner",
-                "Who owns the change: named in the runbook as the sign-off and as the party that exchanges certificate requests with an issuing party.",
+                "Who owns the change: named in the runbook's facts as the change owner, and as the party that exchanges certificate requests with an issuing party.",
                 "none: the runbook says \"the change owner\"",
             ),
         ],
@@ -516,7 +516,7 @@ const KINDS: &[KindDoc] = &[
         kind: "send_connector",
         about: "An Exchange send connector: which addresses it routes, through which smart hosts, with which authentication and TLS requirements. Names are the connector's display name and are unique among send connectors.",
         scenarios: "S1 (outbound mail through the partner's smart host)",
-        produces: "`New-SendConnector` / `Set-SendConnector` on the first source server and a read-back of `RequireTLS`, `IgnoreSTARTTLS`, `SmartHostAuthMechanism` and the routing",
+        produces: "`New-SendConnector` / `Set-SendConnector` on the first source server and a read-back of the address spaces, the routing, `SmartHostAuthMechanism`, `RequireTLS` and `IgnoreSTARTTLS`",
         settings: &[
             s(
                 "address_spaces",
