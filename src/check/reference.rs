@@ -1142,7 +1142,12 @@ pub fn undocumented() -> Vec<String> {
     for b in schema::BLOCKS {
         match doc_of(b.kind) {
             None => out.push(format!("block kind `{}` is not documented", b.kind)),
-            Some(k) => check_settings(&mut out, &format!("`{}`", b.kind), b.settings, k.settings),
+            Some(k) => {
+                check_settings(&mut out, &format!("`{}`", b.kind), b.settings, k.settings);
+                if !k.example.starts_with(&format!("{} ", b.kind)) {
+                    out.push(format!("`{}`: the example is not a `{}` block", b.kind, b.kind));
+                }
+            }
         }
     }
     check_settings(&mut out, "gates", schema::GATES, GATE_DOCS);
@@ -1379,4 +1384,40 @@ pub fn markdown() -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::schema::Ty;
+
+    #[test]
+    fn a_missing_or_stale_setting_is_named() {
+        let fields = [
+            Field {
+                name: "documented",
+                ty: Ty::Enum(&["a", "b"]),
+                required: false,
+            },
+            Field {
+                name: "new_setting",
+                ty: Ty::Bool,
+                required: true,
+            },
+        ];
+        let docs = [
+            sv("documented", "Text.", "`a`", &[("a", "first")]),
+            s("removed", "Text.", "none"),
+        ];
+        let mut out = Vec::new();
+        check_settings(&mut out, "`kind`", &fields, &docs);
+        assert_eq!(
+            out,
+            [
+                "`kind`: value `b` of setting `documented` is not documented",
+                "`kind`: setting `new_setting` is not documented",
+                "`kind`: documented setting `removed` is not in the schema",
+            ]
+        );
+    }
 }
