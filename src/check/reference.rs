@@ -1009,7 +1009,7 @@ const KINDS: &[KindDoc] = &[
     },
     KindDoc {
         kind: "ws1_template",
-        about: "A Workspace ONE certificate request template: what device certificates look like. Strings may hold lookup values like `{EmailAddress}`.",
+        about: "A Workspace ONE certificate request template: what device certificates look like. Its subject and SAN values may hold lookup values like `{EmailAddress}`.",
         scenarios: "S4, S5, S6",
         produces: "a manual step in the Workspace ONE console, after its CA",
         settings: &[
@@ -1048,8 +1048,8 @@ const KINDS: &[KindDoc] = &[
             s("auto_renew", "Renew certificates automatically.", "`false`"),
             s(
                 "renewal",
-                "How long before expiry renewal starts; Workspace ONE counts whole days (MS0113 otherwise).",
-                "none",
+                "The Auto Renewal Period of automatic renewal; Workspace ONE counts whole days, so anything else is refused (MS0113).",
+                "`30d` when `auto_renew = true`",
             ),
             s("revoke_on_unenroll", "Revoke the certificate when the device unenrols.", "`false`"),
             s(
