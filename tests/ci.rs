@@ -1,14 +1,10 @@
 //! Tests: what CI consumes — SARIF, pure machine output, `build --check` scoped to the
 //! selected targets and lenient about line endings, diagnostic paths from the repository root.
 
-use crate::common::{bin, examples};
+use crate::common::{bin, copy_examples, examples, git, run_in};
 use mailsec::diagnostics::Code;
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(bin()).current_dir(dir).args(args).output().unwrap()
-}
 
 const WARNS: &str = "organization \"X\" { smtp_domains = [x.example] exchange = 2019 }\nserver a { fqdn = a.x.example roles = [eas] rolse = [eas] }\n";
 
@@ -193,26 +189,10 @@ fn stamp_records_the_git_revision() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
     std::fs::write(repo.join("u.mailsec"), WARNS.replace(" rolse = [eas]", "")).unwrap();
-    let git = |args: &[&str]| {
-        let o = Command::new("git")
-            .current_dir(repo)
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@example.invalid",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
-    git(&["init", "-q"]);
-    git(&["add", "."]);
-    git(&["commit", "-q", "-m", "one"]);
-    git(&["tag", "v1"]);
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "."]);
+    git(repo, &["commit", "-q", "-m", "one"]);
+    git(repo, &["tag", "v1"]);
     let o = run_in(
         repo,
         &["build", "u.mailsec", "--out", "out", "--stamp", "-t", "runbook"],
@@ -227,31 +207,7 @@ fn stamp_records_the_git_revision() {
 fn the_ci_recipe_checks_detects_drift_and_summarises_the_diff() {
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
-    let git = |args: &[&str]| {
-        let o = Command::new("git")
-            .current_dir(repo)
-            .args([
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@example.invalid",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
-    for entry in walkdir::WalkDir::new(examples()) {
-        let entry = entry.unwrap();
-        let dest = repo.join("intent").join(entry.path().strip_prefix(examples()).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
+    copy_examples(&repo.join("intent"));
     let script = crate::common::root().join("docs/ci/mailsec-ci.sh");
     let path = format!(
         "{}:{}",
@@ -277,10 +233,10 @@ fn the_ci_recipe_checks_detects_drift_and_summarises_the_diff() {
         run_in(repo, &["build", "intent", "--out", "generated"]).status.code(),
         Some(0)
     );
-    git(&["init", "-q"]);
-    git(&["add", "intent", "generated"]);
-    git(&["commit", "-q", "-m", "base"]);
-    git(&["tag", "base"]);
+    git(repo, &["init", "-q"]);
+    git(repo, &["add", "intent", "generated"]);
+    git(repo, &["commit", "-q", "-m", "base"]);
+    git(repo, &["tag", "base"]);
     assert_eq!(ci(None), (Some(0), String::new()), "a clean tree passes silently");
     let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(repo.join("mailsec.sarif")).unwrap()).unwrap();
     assert_eq!(sarif["version"], "2.1.0");

@@ -1,24 +1,7 @@
 //! Tests: `mailsec diff` — a revision's effect on the generated artefacts.
 
-use crate::common::{bin, examples};
+use crate::common::{copy_examples, git, run_in};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(bin()).current_dir(dir).args(args).output().unwrap()
-}
-
-fn copy_examples(to: &Path) {
-    for entry in walkdir::WalkDir::new(examples()) {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.path().strip_prefix(examples()).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
 
 fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).unwrap();
@@ -113,27 +96,6 @@ fn errors_and_missing_sides_exit_two() {
     assert_eq!(run_in(dir.path(), &["diff", "a", "b"]).status.code(), Some(2));
     assert_eq!(run_in(dir.path(), &["diff", "a", "nowhere"]).status.code(), Some(2));
     assert_eq!(run_in(dir.path(), &["diff", "a"]).status.code(), Some(2));
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let o = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 #[test]

@@ -15,3 +15,4 @@ mod robustness;
 mod runbook;
 mod syntax;
 mod ui;
+mod workspace_one;

@@ -372,6 +372,8 @@ fn user_strings_cannot_create_elements() {
                     in_string = false;
                     benign_text.push(c);
                 }
+                // A request template subject stays a distinguished name (MS0261).
+                '=' if benign_text.ends_with("\"CN") => benign_text.push(c),
                 '<' | '>' | '[' | ']' | '(' | ')' | '|' | '*' | '`' | '#' | '&' | '!' | '_' | '=' => {
                     benign_text.push('x')
                 }

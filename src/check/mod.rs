@@ -7,6 +7,7 @@ pub use lints::UPLOAD_READ_AHEAD;
 pub mod reference;
 pub(crate) mod schema;
 mod validate;
+mod ws1;
 
 pub use validate::Checked;
 
@@ -399,6 +400,7 @@ pub(crate) fn check_blocks(
     // Lints read only settings that validated and names that resolved, so they can run
     // alongside structural errors and every problem is reported in one run.
     lints::run(&unit, diags);
+    ws1::run(&unit, diags);
     unit
 }
 

@@ -495,6 +495,7 @@ pub(crate) const BLOCKS: &[BlockSpec] = &[
             opt("domain", Ty::Lookup),
             opt("username", Ty::Lookup),
             opt("email", Ty::Lookup),
+            opt("trust", Ty::List(&Ty::Ref(&["authority"]))),
         ],
     },
 ];

@@ -457,4 +457,57 @@ intermediates into LocalMachine\\CA) nor check the chain. Name the authority tha
     SingleKdc = "MS0228", Warning, "a single domain controller is a single point of failure",
 "Kerberos constrained delegation needs a KDC for every request; with one declared domain
 controller, its outage stops all ActiveSync traffic through the gateway.";
+
+    Ws1PlatformUnsupported = "MS0260", Error, "Workspace ONE platform not supported yet",
+"The `workspace-one` target writes device profiles for iOS (an Apple configuration profile and
+the MDM API body) and Android (the MDM API body). A `windows` or `macos` profile would get no
+file at all - macOS uses a different Exchange payload (`com.apple.ews.account`) and Windows
+OMA-DM nodes - so mailsec refuses it instead of leaving it out silently. Declare the profile
+for `ios` or `android`, or configure the other platform by hand.";
+
+    Ws1SubjectNotDn = "MS0261", Error, "request template subject is not a distinguished name",
+"The subject of a Workspace ONE request template is a distinguished name: comma-separated
+`ATTRIBUTE=value` parts, such as `CN=WorkspaceONEUEM.{EnrollmentUser}` or
+`CN={DeviceUid}, O=Contoso`; a comma inside a value is escaped, `\\\\,` in the intent file.
+A part without `=` cannot become the SCEP payload's subject, and the CA rejects it.";
+
+    Ws1SmimeOn = "MS0262", Error, "S/MIME turned on in a certificate-authenticated EAS profile",
+"In these profiles the certificate authenticates the device to Exchange ActiveSync; the
+vendor guide turns \"Use S/MIME\" off. With S/MIME on, the mail app looks for signing and
+encryption certificates that the profile does not deliver, and mailsec does not model them.
+Write `use_smime = false` and deliver S/MIME certificates in a profile of their own.";
+
+    Ws1SslOff = "MS0263", Error, "certificate-authenticated EAS profile without SSL",
+"A client certificate is presented only inside TLS: with \"Use SSL\" off the device talks plain
+HTTP, sends no certificate, and the account never syncs (and would send mail in clear text).
+Write `use_ssl = true`.";
+
+    Ws1ScepKeySize = "MS0264", Error, "key size an iOS SCEP payload cannot request",
+"Apple's SCEP payload accepts `Keysize` 1024, 2048 or 4096 only. A request template used by an
+iOS profile through a Generic SCEP authority must use one of them; 2048 or 4096, since shorter
+keys are weak (MS0200).";
+
+    Ws1ScepSanTwice = "MS0265", Error, "SAN type given twice for an iOS SCEP payload",
+"Apple's SCEP payload holds one value per subject alternative name type (`rfc822Name`,
+`ntPrincipalName`, `dNSName`). A request template used by an iOS profile through a Generic SCEP
+authority can therefore carry each SAN type once; a second value would be dropped. Keep one
+entry per type.";
+
+    Ws1TrustNotRoot = "MS0266", Error, "profile trusts a CA that is not a root",
+"`trust` on a Workspace ONE profile installs CA certificates on the device as trusted roots
+(`com.apple.security.root`). An issuing CA there would be trusted as an anchor in its own
+right, cut off from its root's revocation and policy; the device needs the root and gets the
+intermediate from the server's chain. List the root authority instead.";
+
+    Ws1TrustNoCertificate = "MS0267", Error, "trusted root has no certificate file",
+"A root the profile installs is uploaded to the Workspace ONE console as a certificate file;
+without `certificate = file(\"...\")` on the authority there is nothing to upload and the
+device would not trust the server. Declare the file.";
+
+    Ws1HostNotPublicName = "MS0268", Warning, "profile host is not the published ActiveSync name",
+"Devices connect to the Exchange ActiveSync host of their profile, and certificate
+authentication happens at the hop that terminates their TLS: the ActiveSync virtual
+directory's `external_host`, or the TMG rule's `public_name`. A profile host that neither
+publishes reaches a server without the client-certificate configuration (or none at all).
+Use the published name.";
 }

@@ -3,8 +3,8 @@
 //! valid execution order by construction.
 
 use super::{
-    Action, ClientCerts, EasAuth, ExchangeVersion, Gate, Host, HostKind, Ir, Mode, Operation, Organization, Phase,
-    SecretRef, Store, Subject, Warning,
+    Action, ClientCerts, DeviceRoot, EasAuth, ExchangeVersion, Gate, Host, HostKind, Ir, Mode, Operation, Organization,
+    Phase, SecretRef, Store, Subject, Warning,
 };
 use crate::check::access::{field_bool, field_int, field_text};
 use crate::check::{Checked, Unit};
@@ -1447,6 +1447,18 @@ impl<'a> Cx<'a> {
                     domain: p.text("domain").map(str::to_string),
                     username: p.text("username").map(str::to_string),
                     email: p.text("email").map(str::to_string),
+                    trust: p
+                        .list("trust")
+                        .iter()
+                        .filter_map(|n| self.unit.get(n))
+                        .filter_map(|a| {
+                            Some(DeviceRoot {
+                                authority: a.name().to_string(),
+                                common_name: a.text("common_name").map(str::to_string),
+                                file: a.file("certificate")?.to_string(),
+                            })
+                        })
+                        .collect(),
                 },
             );
         }

@@ -381,6 +381,17 @@ fn escape_rdn(v: &str) -> String {
     out
 }
 
+/// A root CA certificate a device profile installs (`com.apple.security.root`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceRoot {
+    /// Authority name.
+    pub authority: String,
+    /// The CA's common name, when declared.
+    pub common_name: Option<String>,
+    /// The CA certificate file, uploaded to the console.
+    pub file: String,
+}
+
 /// Which store a CA certificate goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -836,6 +847,8 @@ pub enum Action {
         username: Option<String>,
         /// Email lookup.
         email: Option<String>,
+        /// Root CAs the profile installs on the device as trusted.
+        trust: Vec<DeviceRoot>,
     },
     /// A manual step with no dedicated structure.
     Manual {

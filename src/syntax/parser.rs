@@ -183,21 +183,7 @@ fn missing_bracket(text: &str, pos: usize, file: FileId) -> Option<Diag> {
 
 fn missing_bracket_on(text: &str, start: usize, end: usize, file: FileId) -> Option<Diag> {
     let line = &text[start..end];
-    let bytes = line.as_bytes();
-    let mut open: Vec<usize> = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => i = super::prescan::string_end(bytes, i),
-            b'[' => open.push(i),
-            b']' => {
-                open.pop();
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let &bracket = open.last()?;
+    let bracket = innermost_open(line, b'[', b']')?;
     let trimmed = line.trim_end();
     // A list that continues on the next line ends its line with `,` or `[`; a `}` or `)`
     // after the `[` means something else is wrong on this line.
@@ -783,23 +769,28 @@ fn bad_ipv6(text: &str, pos: usize) -> Option<(usize, usize)> {
     (run.matches(':').count() >= 2 && addr.parse::<std::net::IpAddr>().is_err()).then_some((lo, hi))
 }
 
-/// The innermost `{` never closed (outside strings), with a description of its block.
-fn unclosed(text: &str) -> Option<(usize, String)> {
+/// The offset of the innermost `open` bracket never closed in `text` (strings skipped).
+fn innermost_open(text: &str, open: u8, close: u8) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut stack: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'"' => i = super::prescan::string_end(bytes, i),
-            b'{' => stack.push(i),
-            b'}' => {
+            b if b == open => stack.push(i),
+            b if b == close => {
                 stack.pop();
             }
             _ => {}
         }
         i += 1;
     }
-    let open = *stack.last()?;
+    stack.last().copied()
+}
+
+/// The innermost `{` never closed (outside strings), with a description of its block.
+fn unclosed(text: &str) -> Option<(usize, String)> {
+    let open = innermost_open(text, b'{', b'}')?;
     let line_start = text[..open].rfind('\n').map_or(0, |n| n + 1);
     let header = text[line_start..open].trim();
     let what = if header.is_empty() || header.contains('=') || header.len() > 80 {

@@ -314,16 +314,15 @@ fn prerequisite(op: &Operation, text: &str, cx: &Cx) -> Content {
             )),
         ])];
     } else if op.id.starts_with("prereq/ca/") {
-        let url = cx
-            .ir
-            .operations
-            .iter()
-            .find_map(|o| match &o.action {
-                Action::Ws1Authority { name, url, .. } if op.id.ends_with(&format!("/{name}")) => Some(url.as_str()),
-                _ => None,
-            })
-            .unwrap_or("");
-        c.by_hand = vec![Block::Steps(vec![
+        let authority =
+            cx.ir.operations.iter().find(
+                |o| matches!(&o.action, Action::Ws1Authority { name, .. } if op.id.ends_with(&format!("/{name}"))),
+            );
+        let url = match authority.map(|a| &a.action) {
+            Some(Action::Ws1Authority { url, .. }) => url.as_str(),
+            _ => "",
+        };
+        let mut items = vec![
             run(md!("On the certificate authority, in an elevated prompt:"), bat("certutil -cainfo type"))
                 .expect(md!("an **Enterprise** CA (`Enterprise Root CA` or `Enterprise Subordinate CA`), not a stand-alone CA, whose templates Workspace ONE needs")),
             item(md!(
@@ -331,13 +330,156 @@ fn prerequisite(op: &Operation, text: &str, cx: &Cx) -> Content {
                 C(url),
                 " in a browser: the server answers (a sign-in prompt or its page), it does not time out"
             )),
-        ])];
+        ];
+        if let Some(a) = authority {
+            items.extend(ca_template_checks(a, cx));
+        }
+        c.by_hand = vec![Block::Steps(items)];
+        if let Some(Action::Ws1Authority {
+            ca_type,
+            challenge,
+            url,
+            ..
+        }) = authority.map(|a| &a.action)
+        {
+            if ca_type == "generic_scep" {
+                c.by_hand
+                    .push(Block::Para(ndes_challenge_intro(challenge.is_some(), url)));
+                c.by_hand.push(Block::Steps(ndes_challenge(challenge.is_some(), url)));
+            }
+        }
     } else {
         c.by_hand = vec![Block::Steps(vec![item(md!(
             "Confirm the statement above and record who confirmed it and when"
         ))])];
     }
     c
+}
+
+/// The AD CS certificate templates behind a Workspace ONE authority's request templates, with
+/// the key length they ask for.
+fn ca_templates<'a>(authority: &Operation, cx: &'a Cx) -> Vec<(&'a str, u32)> {
+    let mut out: Vec<(&str, u32)> = Vec::new();
+    for o in &cx.ir.operations {
+        if let Action::Ws1Template {
+            ca_template: Some(t),
+            key_size,
+            ..
+        } = &o.action
+        {
+            if o.depends_on.contains(&authority.id) && !out.iter().any(|(n, _)| n == t) {
+                out.push((t.as_str(), *key_size));
+            }
+        }
+    }
+    out
+}
+
+/// The AD CS template prerequisites Workspace ONE and NDES rely on (review S4-3): the subject
+/// is supplied in the request (the SAN comes from Workspace ONE), Client Authentication is in
+/// the EKU, the key length matches, the requesting account may enrol, the CA issues it.
+fn ca_template_checks(authority: &Operation, cx: &Cx) -> Vec<Item> {
+    let Action::Ws1Authority { ca_type, account, .. } = &authority.action else {
+        return Vec::new();
+    };
+    let requester = if ca_type == "adcs" {
+        md!(
+            "the service account ",
+            C(account.as_deref().unwrap_or("Workspace ONE uses"))
+        )
+    } else {
+        md!("the NDES service account (the identity of the **SCEP** application pool)")
+    };
+    let mut items = Vec::new();
+    for (t, key_size) in ca_templates(authority, cx) {
+        items.push(
+            run(
+                md!("On the certificate authority, read the certificate template ", C(t), ":"),
+                bat(format!("certutil -v -template {}", arg(t))),
+            )
+            .expect(md!(
+                "`msPKI-Certificate-Name-Flag` holds `CT_FLAG_ENROLLEE_SUPPLIES_SUBJECT` (Subject Name: **Supply in the request**, so the SAN from Workspace ONE is kept); `pKIExtendedKeyUsage` holds **Client Authentication** (1.3.6.1.5.5.7.3.2); `msPKI-Minimal-Key-Size` is ",
+                N(u64::from(key_size)),
+                "; the permissions list **Allow Enroll** (and Read) for ",
+                requester.clone(),
+                ". Fix the template in **certtmpl.msc** otherwise: the CA refuses or rewrites the request"
+            )),
+        );
+        items.push(
+            run(md!("The CA issues from it:"), bat("certutil -CATemplates"))
+                .expect(md!("a line starting with ", C(t), "; if missing, **certsrv.msc** > **Certificate Templates** > **New** > **Certificate Template to Issue**")),
+        );
+    }
+    items
+}
+
+/// The host of a URL (`https://ndes01.corp.contoso.com/certsrv/mscep/` -> `ndes01.corp.contoso.com`).
+fn url_host(url: &str) -> &str {
+    url.split("://").nth(1).and_then(|r| r.split('/').next()).unwrap_or(url)
+}
+
+fn ndes_challenge_intro(static_challenge: bool, url: &str) -> Md {
+    let host = url_host(url);
+    if static_challenge {
+        md!(
+            "**NDES accepts the static challenge** (on the NDES server ",
+            C(host),
+            "). NDES hands out one-time passwords by default (`mscep_admin`), which a static challenge in Workspace ONE cannot follow: switch NDES to single-password mode (KB959193), or use Workspace ONE's dynamic challenge instead."
+        )
+    } else {
+        md!(
+            "**NDES accepts requests without a challenge** (on the NDES server ",
+            C(host),
+            "). Anyone who reaches the SCEP URL can then enrol: keep the URL reachable from Workspace ONE and the devices only."
+        )
+    }
+}
+
+/// Registry steps on the NDES server for the authority's challenge type (review S4-1).
+fn ndes_challenge(static_challenge: bool, url: &str) -> Vec<Item> {
+    let admin = format!("https://{}/certsrv/mscep_admin/", url_host(url));
+    const KEY: &str = r"HKLM\SOFTWARE\Microsoft\Cryptography\MSCEP";
+    let (sub, value) = if static_challenge {
+        ("UseSinglePassword", "1")
+    } else {
+        ("EnforcePassword", "0")
+    };
+    let mut items = vec![
+        run(
+            md!("In an elevated prompt on the NDES server, read the current mode:"),
+            bat(format!("reg query {KEY}\\{sub} /v {sub}")),
+        )
+        .expect(md!(
+            "`",
+            T(sub),
+            "    REG_DWORD    0x",
+            T(value),
+            "`: then nothing to change, skip the next two items"
+        )),
+        run(
+            md!("Otherwise set it (the value lives in a subkey of the same name):"),
+            bat(format!("reg add {KEY}\\{sub} /v {sub} /t REG_DWORD /d {value} /f")),
+        ),
+        run(
+            md!("NDES reads the registry when its application pool starts; recycle it:"),
+            bat(r"%windir%\system32\inetsrv\appcmd.exe recycle apppool /apppool.name:SCEP"),
+        ),
+    ];
+    if static_challenge {
+        items.push(
+            run(
+                md!("Read how long a password stays valid (minutes; NDES default 60):"),
+                bat(format!("reg query {KEY}\\PasswordValidity /v PasswordValidity")),
+            )
+            .expect(md!("a validity that fits how you rotate the challenge: when the password expires, enrolments fail until a new one from ", C(&admin), " is stored in the vault and typed into the Workspace ONE authority")),
+        );
+        items.push(item(md!(
+            "Open ",
+            C(&admin),
+            " as an NDES administrator: the page shows the single enrolment challenge. Store it as the vault secret the authority names; it is typed into the console, never into a file."
+        )));
+    }
+    items
 }
 
 fn store_name(store: Store) -> (&'static str, &'static str) {
@@ -2761,13 +2903,41 @@ fn ws1_template(op: &Operation, cx: &Cx) -> Content {
     }
     steps.push(item(md!("**Save**.")));
     c.by_hand = vec![Block::Steps(steps)];
+    let mut ndes_template = None;
     if !adcs {
         if let Some(t) = ca_template {
+            // NDES picks the template by the request's key usage (review S4-2).
+            let value = match kt.as_str() {
+                "signing" => "SignatureTemplate",
+                "encryption" => "EncryptionTemplate",
+                _ => "GeneralPurposeTemplate",
+            };
             c.notes.push(md!(
-                "NDES issues from the template set in its registry (`HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MSCEP`): it must be ",
+                "NDES chooses the AD CS template itself, by the request's key usage: it issues a ",
+                T(key_type(kt)),
+                " request from the template named in the registry value ",
+                C(value),
+                " of `HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MSCEP` (signing: `SignatureTemplate`, encryption: `EncryptionTemplate`, both: `GeneralPurposeTemplate`). It must be ",
                 C(t),
-                ", whose key length is the one above."
+                "."
             ));
+            ndes_template = Some(
+                run(
+                    md!("On the NDES server, in an elevated prompt:"),
+                    bat(format!(
+                        "reg query HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MSCEP /v {value}"
+                    )),
+                )
+                .expect(md!(
+                    "`",
+                    T(value),
+                    "    REG_SZ    ",
+                    T(t),
+                    "`; if not, set it with `reg add` (same path, `/t REG_SZ /d ",
+                    T(t),
+                    " /f`) and recycle the **SCEP** application pool"
+                )),
+            );
         }
     }
     if eku.iter().any(|e| e == "client_auth") {
@@ -2778,6 +2948,9 @@ fn ws1_template(op: &Operation, cx: &Cx) -> Content {
     c.verify = vec![Block::Para(md!(
         "The device test in the Verification phase checks the issued certificate: the subject, Email and UPN in the SAN, Client Authentication in the EKU."
     ))];
+    if let Some(check) = ndes_template {
+        c.verify.push(Block::Steps(vec![check]));
+    }
     c.rollback = vec![Block::Steps(vec![item(md!(
         "After the profiles that use it are gone: **Request Templates** > ",
         C(name),
@@ -2808,6 +2981,7 @@ fn ws1_profile(op: &Operation) -> Content {
         domain,
         username,
         email,
+        trust,
     } = &op.action
     else {
         return Content::default();
@@ -2829,7 +3003,19 @@ fn ws1_profile(op: &Operation) -> Content {
         ..Content::default()
     };
     let lookup = |v: &Option<String>| v.clone().unwrap_or_default();
-    c.by_hand = vec![Block::Steps(vec![
+    let roots: Vec<Item> = trust
+        .iter()
+        .map(|r| {
+            item(md!(
+                "**Credentials** > **+** (one more credential): **Credential Source** **Upload**; **Certificate** the file ",
+                C(&r.file),
+                " (",
+                T(r.common_name.as_deref().unwrap_or(&r.authority)),
+                "): the device installs it as a trusted root."
+            ))
+        })
+        .collect();
+    let mut steps = vec![
         item(md!("**Devices** > **Profiles** > **List View** > **Add** > **Add Profile** > **", T(platform(p)), "**.")),
         item(md!("**General**: **Name** ", C(name), "; assign the smart groups of the users in scope.")),
         item(md!(
@@ -2839,6 +3025,9 @@ fn ws1_profile(op: &Operation) -> Content {
             C(template),
             "."
         )),
+    ];
+    steps.extend(roots);
+    steps.extend([
         item(md!(
             "**Exchange ActiveSync** > **Configure** (after the Credentials payload): **Account Name** ",
             C(account_name),
@@ -2857,20 +3046,37 @@ fn ws1_profile(op: &Operation) -> Content {
             C(&lookup(username)),
             "; **Email Address** ",
             C(&lookup(email)),
-            "; **Payload Certificate**: the credential of the Credentials payload."
+            "; **Payload Certificate**: the credential from ",
+            C(template),
+            "."
         )),
         item(md!("**Save and Publish**.")),
-    ])];
+    ]);
+    c.by_hand = vec![Block::Steps(steps)];
     if !use_ssl {
         c.notes.push(md!("Certificate authentication fails without SSL."));
     }
-    c.verify = vec![Block::Steps(vec![item(md!(
+    let mut view_xml = md!(
         "**Devices** > **Profiles** > **List View** > ",
         C(name),
         " > **View XML**: the Exchange payload names ",
         C(host),
         " and the certificate payload is present."
-    ))])];
+    );
+    if p == "ios" {
+        // The workspace-one target writes the same profile; its path is fixed by the backend.
+        let path = format!(
+            "workspace-one/{}/profiles/{}.mobileconfig",
+            crate::backend::sanitize_component(&op.host),
+            crate::backend::sanitize_component(name)
+        );
+        view_xml.push(&md!(
+            " It matches ",
+            C(&path),
+            " of the `workspace-one` target: same Host, SSL and credential payload (the console adds the SCEP challenge or the issued identity)."
+        ));
+    }
+    c.verify = vec![Block::Steps(vec![item(view_xml)])];
     c.rollback = vec![Block::Steps(vec![item(md!(
         "Deactivate or delete the profile ",
         C(name),
