@@ -964,7 +964,7 @@ const KINDS: &[KindDoc] = &[
         kind: "ws1_authority",
         about: "A certificate authority as Workspace ONE UEM sees it: an NDES/SCEP endpoint or an AD CS connector that issues device certificates.",
         scenarios: "S4 (Generic SCEP), S5 and S6 (AD CS)",
-        produces: "a prerequisite check that the CA is ready, and a manual step in the Workspace ONE console",
+        produces: "a prerequisite check that the CA is ready, a manual step in the Workspace ONE console, and for the `workspace-one` target the console's CA form as an API body (`api/ca-<name>.json`, secrets only as references)",
         settings: &[
             sv(
                 "type",
@@ -1011,17 +1011,17 @@ const KINDS: &[KindDoc] = &[
         kind: "ws1_template",
         about: "A Workspace ONE certificate request template: what device certificates look like. Its subject and SAN values may hold lookup values like `{EmailAddress}`.",
         scenarios: "S4, S5, S6",
-        produces: "a manual step in the Workspace ONE console, after its CA",
+        produces: "a manual step in the Workspace ONE console after its CA, and for the `workspace-one` target the template form as an API body (`api/template-<name>.json`)",
         settings: &[
             s("authority", "The Workspace ONE CA that issues the certificates.", ""),
             s(
                 "subject",
-                "The subject, with lookup values, like `\"CN={DeviceUid}\"`.",
+                "The subject as a distinguished name of `ATTRIBUTE=value` parts (MS0261), with lookup values, like `\"CN={DeviceUid}\"`; a comma inside a value is escaped `\\\\,`.",
                 "",
             ),
             s(
                 "key_size",
-                "The private key length; below 2048 warns (MS0200), and it must match the CA template's `template_key_size` (MS0213).",
+                "The private key length; below 2048 warns (MS0200), and it must match the CA template's `template_key_size` (MS0213). An iOS profile enrolling through Generic SCEP accepts only 1024, 2048 and 4096 (MS0264).",
                 "",
             ),
             sv(
@@ -1036,7 +1036,7 @@ const KINDS: &[KindDoc] = &[
             ),
             s(
                 "san",
-                "The subject alternative names, records `{ type = email|upn|dns, value = \"…\" }` with lookup values. A template used by a profile needs `email` and `upn` entries (MS0212).",
+                "The subject alternative names, records `{ type = email|upn|dns, value = \"…\" }` with lookup values. A template used by a profile needs `email` and `upn` entries (MS0212); for an iOS profile enrolling through Generic SCEP, each type at most once (MS0265).",
                 "none",
             ),
             s(
@@ -1083,7 +1083,7 @@ const KINDS: &[KindDoc] = &[
         kind: "ws1_profile",
         about: "A Workspace ONE device profile for one platform: a credentials payload from a template, then the Exchange ActiveSync payload that uses it.",
         scenarios: "S4, S5, S6",
-        produces: "a manual step in the Workspace ONE console after its template, and a test with an enrolled device",
+        produces: "a manual step in the Workspace ONE console after its template, a test with an enrolled device, and for the `workspace-one` target the MDM API create request (`api/profile-<name>.json`) and, for iOS, the configuration profile (`profiles/<name>.mobileconfig`)",
         settings: &[
             sv(
                 "platform",
@@ -1092,22 +1092,35 @@ const KINDS: &[KindDoc] = &[
                 &[
                     ("ios", "iOS"),
                     ("android", "Android"),
-                    ("windows", "Windows"),
-                    ("macos", "macOS"),
+                    ("windows", "Windows: the `workspace-one` target does not build it yet (MS0260)"),
+                    ("macos", "macOS: the `workspace-one` target does not build it yet (MS0260)"),
                 ],
             ),
             s("template", "The certificate template of the credentials payload.", ""),
             s("account_name", "The mail account's name on the device.", ""),
             s(
                 "host",
-                "The ActiveSync host: a bare host name, without `https://` or `/Microsoft-Server-ActiveSync` (MS0211).",
+                "The ActiveSync host: a bare host name, without `https://` or `/Microsoft-Server-ActiveSync` (MS0211). Unless the unit has a `seg`, it should be an `external_host` of an `activesync` block or a `public_name` of a `publishing_rule` when the unit declares any (MS0268).",
                 "",
             ),
-            s("use_ssl", "Connect over SSL.", "`true`"),
-            s("use_smime", "Use S/MIME in the mail account.", "`false`"),
+            s(
+                "use_ssl",
+                "Connect over SSL; the client certificate is only sent over TLS, so `false` is refused (MS0263).",
+                "`true`",
+            ),
+            s(
+                "use_smime",
+                "Use S/MIME in the mail account; the profile delivers no S/MIME certificates, so `true` is refused (MS0262).",
+                "`false`",
+            ),
             s("domain", "The account's domain, usually a lookup value like `\"{EmailDomain}\"`.", "none"),
             s("username", "The account's user name, usually a lookup value.", "none"),
             s("email", "The account's email address, usually `\"{EmailAddress}\"`.", "none"),
+            s(
+                "trust",
+                "Root authorities the profile installs on devices as trusted roots. Each must be a root (no `parent`, MS0266) with a `certificate` file (MS0267).",
+                "none: the profile installs no roots",
+            ),
         ],
         example: r#"ws1_profile eas_ios {
   platform     = ios
@@ -1119,6 +1132,7 @@ const KINDS: &[KindDoc] = &[
   domain       = "{EmailDomain}"
   username     = "{EmailAddress}"
   email        = "{EmailAddress}"
+  trust        = [contoso_root]
 }"#,
     },
 ];
