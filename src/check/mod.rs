@@ -5,6 +5,7 @@ pub mod access;
 mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
 pub(crate) mod mapping;
+pub mod reference;
 pub(crate) mod schema;
 mod validate;
 mod ws1;
