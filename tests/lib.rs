@@ -10,6 +10,7 @@ mod fmt;
 mod iis;
 mod ir;
 mod provenance;
+mod reference;
 mod robustness;
 mod runbook;
 mod syntax;

@@ -6,6 +6,7 @@ mod chain;
 mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
 pub(crate) mod mapping;
+pub mod reference;
 pub(crate) mod schema;
 mod validate;
 mod ws1;
