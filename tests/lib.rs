@@ -7,6 +7,7 @@ mod diff;
 mod exchange;
 mod iis;
 mod ir;
+mod output_dir;
 mod provenance;
 mod robustness;
 mod runbook;

@@ -1,5 +1,21 @@
 //! The command line: parses arguments, runs the driver, prints diagnostics, writes files.
 
+/// `println!` that never panics: a closed pipe (`mailsec … | head`) is a normal end of output.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics when stderr is a closed pipe.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod diff;
 mod output;
 
@@ -210,18 +226,18 @@ impl Printer {
             plural(libraries, "library").replace("librarys", "libraries")
         );
         if errors > 0 {
-            eprintln!(
+            errln!(
                 "error: {verb} failed: {}, {} in {what}",
                 plural(errors, "error"),
                 plural(warnings, "warning")
             );
         } else {
-            eprintln!("{verb}: {what}, {}", plural(warnings, "warning"));
+            errln!("{verb}: {what}, {}", plural(warnings, "warning"));
         }
     }
 
     fn fail(&self, message: &str) {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
     }
 }
 
@@ -277,19 +293,19 @@ pub fn run(cli: &Cli) -> u8 {
 fn explain(code: Option<&str>, list: bool) -> u8 {
     if list || code.is_none() {
         for c in Code::ALL {
-            println!("{}  {:<7}  {}", c.as_str(), c.severity().to_string(), c.title());
+            outln!("{}  {:<7}  {}", c.as_str(), c.severity().to_string(), c.title());
         }
         return EXIT_OK;
     }
     let raw = code.unwrap_or_default();
     match Code::parse(raw) {
         Some(c) => {
-            println!("{} ({}): {}\n", c.as_str(), c.severity(), c.title());
-            println!("{}", c.explain());
+            outln!("{} ({}): {}\n", c.as_str(), c.severity(), c.title());
+            outln!("{}", c.explain());
             EXIT_OK
         }
         None => {
-            eprintln!("error: `{raw}` is not a mailsec diagnostic code; `mailsec explain --list` lists them");
+            errln!("error: `{raw}` is not a mailsec diagnostic code; `mailsec explain --list` lists them");
             EXIT_USAGE
         }
     }
