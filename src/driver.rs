@@ -80,10 +80,14 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Input>, DriverError> {
                 }
             }
         } else {
-            std::fs::File::open(p).map_err(|source| DriverError::Io {
-                path: p.display().to_string(),
-                source,
-            })?;
+            // A FIFO or device is not opened here (opening a FIFO blocks); reading it is
+            // refused with a diagnostic (MS0011).
+            if meta.is_file() {
+                std::fs::File::open(p).map_err(|source| DriverError::Io {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+            }
             let f = p.canonicalize().unwrap_or_else(|_| p.clone());
             if !out.iter().any(|i| i.path == f) {
                 out.push(Input { path: f, root });

@@ -106,6 +106,11 @@ impl Diagnostics {
         self.items.iter()
     }
 
+    /// Keeps only the diagnostics `keep` accepts (suppressions).
+    pub fn retain(&mut self, keep: impl FnMut(&Diag) -> bool) {
+        self.items.retain(keep);
+    }
+
     /// Moves all of `other` into `self`.
     pub fn extend(&mut self, other: Diagnostics) {
         self.items.extend(other.items);

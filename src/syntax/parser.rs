@@ -1,6 +1,8 @@
 //! pest → AST. One function per rule; a shape the grammar cannot produce is a bug.
 
-use super::ast::{Block, Comment, Date, Entry, Field, File, Ident, Include, Item, Setting, Value, ValueKind, Word};
+use super::ast::{
+    Allow, Block, Comment, Date, Entry, Field, File, Ident, Include, Item, Setting, Value, ValueKind, Word,
+};
 use crate::diagnostics::{Code, Diag, Diagnostics};
 use crate::source::{FileId, Span};
 use pest::error::{ErrorVariant, InputLocation};
@@ -106,6 +108,7 @@ impl Cx<'_> {
                 }
                 Rule::setting => entries.push(Entry::Setting(self.setting(p))),
                 Rule::block => entries.push(Entry::Block(self.block(p))),
+                Rule::allow => entries.push(Entry::Allow(self.allow(p))),
                 r => unreachable!("grammar: unexpected {r:?} in block"),
             }
         }
@@ -115,6 +118,18 @@ impl Cx<'_> {
             entries,
             span,
         }
+    }
+
+    fn allow(&mut self, pair: Pair<'_, Rule>) -> Allow {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let _kw = inner.next().expect("grammar: allow keyword");
+        let code = self.ident(inner.next().expect("grammar: allow code"));
+        let reason = inner.next().map(|s| {
+            let sp = self.span(&s);
+            (self.string(s), sp)
+        });
+        Allow { code, reason, span }
     }
 
     fn setting(&mut self, pair: Pair<'_, Rule>) -> Setting {
@@ -373,6 +388,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::file | Rule::EOI => "end of file",
         Rule::include | Rule::kw_include => "`include`",
+        // Suppressions are rare: naming them in every "expected …" inside a block is noise.
+        Rule::allow | Rule::kw_allow => return None,
         Rule::block => "a block",
         Rule::setting => "a setting (`name = value`)",
         Rule::ident => "a name",
