@@ -8,6 +8,7 @@ mod exchange;
 mod iis;
 mod ir;
 mod output_dir;
+mod properties;
 mod provenance;
 mod robustness;
 mod runbook;

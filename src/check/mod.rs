@@ -117,6 +117,17 @@ fn not_regular(span: Span, name: &str, what: &'static str) -> Diag {
     .help("name a regular intent file; write generated intent to a file before compiling it")
 }
 
+/// Decodes and parses bytes that did not come from disk (fuzzing, tests) into the map.
+pub fn parse_bytes(
+    name: String,
+    path: PathBuf,
+    bytes: &[u8],
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> (FileId, ast::File) {
+    add_and_parse(name, path, bytes, sources, diags)
+}
+
 fn add_and_parse(
     name: String,
     path: PathBuf,

@@ -494,12 +494,23 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
                 return false;
             }
             let mut ok = true;
-            for (i, item) in items.iter().enumerate() {
+            // First place of each entry, keyed by its value: linear in the list's length
+            // (a pairwise scan made 100,000 remote addresses take most of a minute).
+            let mut first: std::collections::HashMap<String, Span> =
+                std::collections::HashMap::with_capacity(items.len());
+            for item in items {
                 ok &= value(item, inner, field, diags, refs);
-                if let Some(prev) = items[..i]
-                    .iter()
-                    .find(|p| p.kind == item.kind && !matches!(p.kind, V::Invalid))
-                {
+                if matches!(item.kind, V::Invalid) {
+                    continue;
+                }
+                let prev = match first.entry(entry_key(&item.kind)) {
+                    std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(item.span);
+                        None
+                    }
+                };
+                if let Some(prev) = prev {
                     diags.push(
                         Diag::new(
                             Code::DuplicateEntry,
@@ -507,7 +518,7 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
                             format!("`{}` lists the same entry twice", field.name),
                         )
                         .label("repeated here")
-                        .with(prev.span, "first listed here")
+                        .with(prev, "first listed here")
                         .help("remove the repetition"),
                     );
                     ok = false;
@@ -619,6 +630,20 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
         },
         (_, V::Call(f, _)) if !matches!(f.name.as_str(), "secret" | "file" | "basic") => unknown_function(f, diags),
         _ => mismatch(v, ty, diags, None),
+    }
+}
+
+/// A key equal for two list entries exactly when their values are equal. Nested values
+/// carry their spans, as the derived equality compares them too.
+fn entry_key(kind: &ValueKind) -> String {
+    match kind {
+        ValueKind::Str(s) => format!("s{s}"),
+        ValueKind::Ref(s) => format!("r{s}"),
+        ValueKind::Hostname(s) => format!("h{s}"),
+        ValueKind::Ip(a) => format!("i{a}"),
+        ValueKind::Cidr(a, p) => format!("c{a}/{p}"),
+        ValueKind::Int(n) => format!("n{n}"),
+        other => format!("{other:?}"),
     }
 }
 

@@ -20,7 +20,7 @@ mod diff;
 mod output;
 
 use crate::backend::Target;
-use crate::diagnostics::{render_human, render_json, Code, RenderOptions, Severity};
+use crate::diagnostics::{render_json, Code, HumanRenderer, RenderOptions, Severity};
 use crate::driver::{self, Compiled};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -181,6 +181,7 @@ impl Printer {
         let mut err = stderr.lock();
         let mut out = stdout.lock();
         for c in compiled {
+            let human = (self.format == MessageFormat::Human).then(|| HumanRenderer::new(&c.sources, self.opts));
             for d in c.diags.iter() {
                 let key = (
                     c.sources.get(d.span.file).name.clone(),
@@ -203,7 +204,9 @@ impl Printer {
                 }
                 match self.format {
                     MessageFormat::Human => {
-                        let _ = write!(err, "{}", render_human(&d, &c.sources, self.opts));
+                        if let Some(h) = &human {
+                            let _ = write!(err, "{}", h.render(&d));
+                        }
                         let _ = writeln!(err);
                     }
                     MessageFormat::Json => {

@@ -167,7 +167,7 @@ Real estates use two or three levels; a longer chain is almost always generated 
 mistake. Flatten the chain: let the unit include the libraries it needs directly.";
 
     TooManyBlocks = "MS0013", Error, "too many blocks in one unit",
-"A unit (its own file and everything it includes) may hold at most 1,000,000 blocks. The
+"A unit (its own file and everything it includes) may hold at most 2,000,000 blocks. The
 limit bounds the memory and time one compilation can take; split a larger estate into one
 unit per organization, with shared definitions in libraries.";
 

@@ -5,7 +5,7 @@ mod codes;
 mod render;
 
 pub use codes::{Code, Severity};
-pub use render::{render_human, render_json, RenderOptions};
+pub use render::{render_human, render_json, HumanRenderer, RenderOptions};
 
 use crate::source::Span;
 

@@ -24,6 +24,31 @@ pub struct Ir {
     pub operations: Vec<Operation>,
     /// Warnings of the check stage, with the operations they apply to.
     pub warnings: Vec<Warning>,
+    /// Findings the intent suppresses with a reason (`allow CODE "why"`), in block order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppressions: Vec<Suppression>,
+}
+
+/// A lint finding the intent suppresses on one block, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    /// Diagnostic code (`MS0229`).
+    pub code: String,
+    /// The code's title.
+    pub title: String,
+    /// The block: its kind and name (`send_connector "To Partner"`).
+    pub block: String,
+    /// The reason written in the intent.
+    pub reason: String,
+    /// `file:line` of the `allow`.
+    pub source: String,
+}
+
+impl Suppression {
+    /// The intent file of the suppression, without the line (see [`Operation::source_file`]).
+    pub fn source_file(&self) -> &str {
+        source_file(&self.source)
+    }
 }
 
 /// The estate.

@@ -10,7 +10,7 @@ pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Most blocks one unit may hold, its includes counted (one file is counted before it is
 /// parsed, so an oversized file costs one byte scan).
-pub const MAX_BLOCKS: usize = 1_000_000;
+pub const MAX_BLOCKS: usize = 2_000_000;
 
 /// Deepest accepted nesting of `{`, `[` and `(`.
 pub(crate) const MAX_DEPTH: usize = 64;
