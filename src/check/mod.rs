@@ -28,6 +28,9 @@ pub struct Unit {
     /// Every block, in declaration order (includes expanded where they stand).
     pub blocks: Vec<Checked>,
     names: IndexMap<String, usize>,
+    /// Indices of the blocks of each kind, in declaration order: lints and lowering ask for
+    /// one kind dozens of times, which must not scan a million blocks each time.
+    by_kind: std::collections::HashMap<&'static str, Vec<usize>>,
 }
 
 impl Unit {
@@ -43,7 +46,7 @@ impl Unit {
 
     /// Blocks of one kind, in declaration order.
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Checked> + 'a {
-        self.blocks.iter().filter(move |b| b.kind() == kind)
+        self.by_kind.get(kind).into_iter().flatten().map(|&i| &self.blocks[i])
     }
 }
 
@@ -383,7 +386,7 @@ pub fn check_unit(
         blocks.clear();
     }
     file_paths(&blocks, root, sources, diags);
-    check_blocks(id, entry, files, &blocks, diags)
+    check_blocks(id, entry, files, blocks, diags)
 }
 
 /// Validates and resolves a list of blocks as one unit.
@@ -391,14 +394,17 @@ pub(crate) fn check_blocks(
     id: String,
     entry: FileId,
     files: Vec<FileId>,
-    blocks: &[ast::Block],
+    blocks: Vec<ast::Block>,
     diags: &mut Diagnostics,
 ) -> Unit {
     let mut refs = Vec::new();
-    let mut checked: Vec<Checked> = Vec::new();
-    for b in blocks {
+    let mut checked: Vec<Checked> = Vec::with_capacity(blocks.len());
+    for b in &blocks {
         validate::block(b, diags, &mut refs, &mut checked);
     }
+    // The syntax tree is not needed past validation: free it before the unit-wide checks
+    // and lowering, so a large unit does not hold both at once.
+    drop(blocks);
 
     // Names: the unit-wide namespace, and one per connector kind.
     let mut names: IndexMap<String, usize> = IndexMap::new();
@@ -534,12 +540,17 @@ pub(crate) fn check_blocks(
     for (owner, setting) in broken {
         checked[owner].settings.shift_remove(setting);
     }
+    let mut by_kind: std::collections::HashMap<&'static str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, b) in checked.iter().enumerate() {
+        by_kind.entry(b.kind()).or_default().push(i);
+    }
     let unit = Unit {
         id,
         entry,
         files,
         blocks: checked,
         names,
+        by_kind,
     };
     // Lints read only settings that validated and names that resolved, so they can run
     // alongside structural errors and every problem is reported in one run.
