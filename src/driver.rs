@@ -80,10 +80,14 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Input>, DriverError> {
                 }
             }
         } else {
-            std::fs::File::open(p).map_err(|source| DriverError::Io {
-                path: p.display().to_string(),
-                source,
-            })?;
+            // A FIFO or device is not opened here (opening a FIFO blocks); reading it is
+            // refused with a diagnostic (MS0011).
+            if meta.is_file() {
+                std::fs::File::open(p).map_err(|source| DriverError::Io {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+            }
             let f = p.canonicalize().unwrap_or_else(|_| p.clone());
             if !out.iter().any(|i| i.path == f) {
                 out.push(Input { path: f, root });
@@ -218,4 +222,81 @@ pub fn render_unit(ir: &Ir, targets: &[Target]) -> Result<Vec<OutputFile>, backe
         f.path = format!("{}/{}", ir.unit, f.path);
     }
     Ok(files)
+}
+
+/// Compiles intent held in memory as one file named `name` below `root` (includes resolve
+/// against `root`, which need not exist): the entry point of the fuzz targets and the
+/// property tests, which must not touch the disk for every input.
+pub fn compile_bytes(name: &str, bytes: &[u8], root: &Root) -> Compiled {
+    let mut sources = SourceMap::default();
+    let mut diags = Diagnostics::new();
+    let path = root.dir.join(name);
+    let (entry, file) = check::parse_bytes(name.to_string(), path.clone(), bytes, &mut sources, &mut diags);
+    if check::is_unit(&file) {
+        let id = unit_id(&path, root);
+        let unit = check::check_unit(id.clone(), &path, entry, file, root, &mut sources, &mut diags);
+        diags.sort();
+        let ir = (!diags.has_errors()).then(|| ir::lower(&unit, &sources, &diags));
+        Compiled {
+            unit: Some(id),
+            name: name.to_string(),
+            sources,
+            diags,
+            ir,
+        }
+    } else {
+        diags.sort();
+        Compiled {
+            unit: None,
+            name: name.to_string(),
+            sources,
+            diags,
+            ir: None,
+        }
+    }
+}
+
+fn fuzz_root() -> Root {
+    Root {
+        dir: std::env::temp_dir().join("mailsec-fuzz-root-that-does-not-exist"),
+    }
+}
+
+/// Fuzz target: decode and parse only. Returns the number of diagnostics.
+#[doc(hidden)]
+pub fn fuzz_parse(bytes: &[u8]) -> usize {
+    let mut sources = SourceMap::default();
+    let mut diags = Diagnostics::new();
+    let _ = check::parse_bytes(
+        "fuzz.mailsec".into(),
+        PathBuf::from("fuzz.mailsec"),
+        bytes,
+        &mut sources,
+        &mut diags,
+    );
+    diags.len()
+}
+
+/// Fuzz target: parse and check (a unit is lowered only by [`fuzz_compile`]).
+#[doc(hidden)]
+pub fn fuzz_check(bytes: &[u8]) -> usize {
+    let mut sources = SourceMap::default();
+    let mut diags = Diagnostics::new();
+    let root = fuzz_root();
+    let path = root.dir.join("fuzz.mailsec");
+    let (entry, file) = check::parse_bytes("fuzz.mailsec".into(), path.clone(), bytes, &mut sources, &mut diags);
+    if check::is_unit(&file) {
+        let _ = check::check_unit("fuzz".into(), &path, entry, file, &root, &mut sources, &mut diags);
+    }
+    diags.len()
+}
+
+/// Fuzz target: the whole pipeline, every built target rendered when the unit is clean.
+/// Returns the number of files rendered.
+#[doc(hidden)]
+pub fn fuzz_compile(bytes: &[u8]) -> usize {
+    let c = compile_bytes("fuzz.mailsec", bytes, &fuzz_root());
+    let Some(ir) = &c.ir else { return 0 };
+    let targets: Vec<Target> = Target::ALL.into_iter().filter(|t| t.is_built()).collect();
+    render_unit(ir, &targets).map_or(0, |f| f.len())
 }

@@ -117,6 +117,12 @@ impl SourceMap {
         (line, col)
     }
 
+    /// Byte offset where a 0-based line starts (the end of the text past the last line).
+    pub fn line_start(&self, file: FileId, line: usize) -> usize {
+        let f = self.get(file);
+        f.line_starts.get(line).map_or(f.text.len(), |&s| s as usize)
+    }
+
     /// Finds a file by its path on disk.
     pub fn find(&self, path: &Path) -> Option<FileId> {
         self.files.iter().position(|f| f.path == path).map(|i| FileId(i as u32))

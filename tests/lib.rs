@@ -9,6 +9,8 @@ mod exchange;
 mod fmt;
 mod iis;
 mod ir;
+mod output_dir;
+mod properties;
 mod provenance;
 mod reference;
 mod robustness;

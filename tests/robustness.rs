@@ -139,3 +139,98 @@ fn missing_path_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
+
+/// Runs `mailsec check` on a path with a deadline: a hang is a failure, not a stuck test.
+fn check_path_within(path: &std::path::Path, secs: u64) -> (i32, String) {
+    let mut child = Command::new(bin())
+        .args(["--message-format", "json", "check"])
+        .arg(path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+            return (status.code().expect("exited"), out);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`mailsec check {}` did not finish in {secs} s", path.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_argument_is_refused_not_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("estate.mailsec");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (status, out) = check_path_within(&fifo, 60);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains("\"code\":\"MS0011\""), "{out}");
+}
+
+#[cfg(unix)]
+#[test]
+fn dev_zero_is_refused_not_read() {
+    let (status, out) = check_path_within(std::path::Path::new("/dev/zero"), 60);
+    assert_eq!(status, 1, "{out}");
+    assert!(out.contains("\"code\":\"MS0011\""), "{out}");
+}
+
+#[test]
+fn a_three_thousand_deep_include_chain_hits_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 1..3000 {
+        std::fs::write(
+            dir.path().join(format!("l{i}.inc")),
+            format!("include \"l{}.inc\"\n", i + 1),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.path().join("l3000.inc"),
+        "server s { fqdn = s.x.example roles = [eas] }\n",
+    )
+    .unwrap();
+    let unit = dir.path().join("u.mailsec");
+    std::fs::write(
+        &unit,
+        "organization \"X\" { smtp_domains = [x.example] exchange = 2019 }\ninclude \"l1.inc\"\n",
+    )
+    .unwrap();
+    let c = compile_path(&unit);
+    assert_eq!(codes(&c), ["MS0012"], "{:?}", c.diags);
+}
+
+#[test]
+fn file_references_stay_below_the_compile_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = dir.path().join("site/u.mailsec");
+    std::fs::create_dir_all(unit.parent().unwrap()).unwrap();
+    let authority = |name: &str, path: &str| {
+        format!("authority {name} {{ kind = partner common_name = \"{name}\" certificate = file(\"{path}\") }}\n")
+    };
+    let text = format!(
+        "organization \"X\" {{ smtp_domains = [x.example] exchange = 2019 }}\n{}{}{}{}{}",
+        authority("up", "../../etc/passwd"),
+        authority("abs", "/etc/passwd"),
+        authority("win", "C:\\\\Windows\\\\win.ini"),
+        authority("back", "..\\\\..\\\\x.cer"),
+        authority("ok", "certs/../certs/root.cer"),
+    );
+    std::fs::write(&unit, text).unwrap();
+    let c = compile_path(&unit);
+    assert_eq!(codes(&c), ["MS0009", "MS0009", "MS0009", "MS0009"], "{:?}", c.diags);
+    let messages: Vec<&str> = c.diags.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        messages.iter().filter(|m| m.contains("absolute")).count() == 2,
+        "{messages:?}"
+    );
+}

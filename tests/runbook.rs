@@ -964,3 +964,89 @@ fn s6_asa_rollback_klist_and_tcb_follow_microsoft() {
     // S6-8: what TCB for Network Service means.
     assert!(md.contains("to every service on `seg01` that runs as Network Service"));
 }
+
+/// The S1 example with its text changed, compiled from a copy next to the shipped library.
+fn s1_with(edit: impl Fn(String) -> String) -> Ir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lib = dir.path().join("lib");
+    std::fs::create_dir_all(&lib).expect("mkdir");
+    for e in std::fs::read_dir(root().join("examples/lib")).expect("lib") {
+        let p = e.expect("entry").path();
+        std::fs::copy(&p, lib.join(p.file_name().expect("name"))).expect("copy");
+    }
+    let text = std::fs::read_to_string(root().join("examples/s1-one-mail.mailsec")).expect("s1");
+    let path = dir.path().join("s1-one-mail.mailsec");
+    std::fs::write(&path, edit(text)).expect("write");
+    let c = crate::common::compile_path(&path);
+    assert!(!c.diags.has_errors(), "{:?}", c.diags);
+    c.ir.expect("lowers")
+}
+
+/// The lines of every fenced block tagged `lang`.
+fn code_lines(md: &str, lang: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in md.lines() {
+        let t = line.trim_start();
+        if t.starts_with("```") {
+            inside = !inside && t.trim_start_matches('`') == lang;
+            continue;
+        }
+        if inside {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn cmd_blocks_never_expand_a_variable_from_the_intent() {
+    let ir = s1_with(|t| {
+        t.replace("requests/one-mail-123456.req", "requests/100%USERPROFILE%.req")
+            .replace("certs/one-mail-123456.cer", "certs/a \\\"&calc& %PATH%.cer")
+    });
+    let (md, _) = runbook(&ir);
+    let bat = code_lines(&md, "bat");
+    assert!(
+        bat.iter()
+            .any(|l| l.contains(r#""requests\100"^%"USERPROFILE"^%".req""#)),
+        "{bat:#?}"
+    );
+    assert!(
+        bat.iter().any(|l| l.contains(r#""certs\a ""&calc& "^%"PATH"^%".cer""#)),
+        "{bat:#?}"
+    );
+    for line in &bat {
+        // Every `%` from the intent stands outside quotes behind a caret; `%windir%` and `%TEMP%` are ours.
+        let ours = line.replace("%windir%", "").replace("%TEMP%", "");
+        for (i, _) in ours.match_indices('%') {
+            assert!(i > 0 && ours.as_bytes()[i - 1] == b'^', "bare `%` in `{line}`");
+        }
+    }
+}
+
+#[test]
+fn suppressions_are_listed_with_their_reasons() {
+    let ir = s1_with(|t| {
+        t.replace(
+            "  require_tls     = true\n",
+            "  allow MS0229 \"the *relay* has no TLS; mail is S/MIME-encrypted (contract 14)\"\n",
+        )
+        .replace("auth            = basic(secret(\"ONE_MAIL_SMTP\"))\n", "")
+    });
+    assert_eq!(ir.suppressions.len(), 1, "{:?}", ir.suppressions);
+    assert_eq!(ir.suppressions[0].code, "MS0229");
+    let (md, html) = runbook(&ir);
+    let section = md
+        .split("### Suppressed findings")
+        .nth(1)
+        .expect("a suppressions section");
+    assert!(
+        section.contains("**MS0229** (partner send connector does not require TLS) on `send_connector To ONE Mail Smart Host`: the \\*relay\\* has no TLS"),
+        "{section}"
+    );
+    assert!(html.contains("Suppressed findings"));
+    // Without suppressions the section is absent.
+    let (plain, _) = runbook(&s1_with(|t| t));
+    assert!(!plain.contains("Suppressed findings"));
+}

@@ -189,3 +189,28 @@ fn tree_sitter_powershell_loads() {
     let t = p.parse("Set-Foo -X 'unterminated\n", None).unwrap();
     assert!(t.root_node().has_error());
 }
+
+/// Large files are parsed in chunks of whole top-level items; spans and diagnostics must be
+/// those of one whole-file parse.
+#[test]
+fn chunked_parsing_keeps_positions_and_errors() {
+    let filler: String = (0..5_000)
+        .map(|i| format!("server s{i} {{ fqdn = s{i}.x.example roles = [eas] }}\n"))
+        .collect();
+    assert!(filler.len() > 3 * 64 * 1024, "several chunks");
+    let head = "organization \"X\" { smtp_domains = [x.example] exchange = 2019 }\n";
+    let lines = head.lines().count() + filler.lines().count();
+    // An invalid literal in the last block: reported on its own line.
+    let c = crate::common::compile_text(
+        "big.mailsec",
+        &format!("{head}{filler}server last {{ fqdn = last.x.example roles = [eas] key = 999.1.1.1 }}\n"),
+    );
+    let d = c.diags.iter().find(|d| d.code.as_str() == "MS0006").expect("MS0006");
+    assert_eq!(c.sources.line_col(d.span.file, d.span.start), (lines + 1, 57));
+    assert_eq!(c.sources.slice(d.span), "999.1.1.1");
+    // A syntax error in a late chunk: one MS0001 at the right place, nothing else.
+    let c = crate::common::compile_text("big.mailsec", &format!("{head}{filler}server bad {{ fqdn: x }}\n"));
+    assert_eq!(crate::common::codes(&c), ["MS0001"]);
+    let d = c.diags.iter().next().expect("one diagnostic");
+    assert_eq!(c.sources.line_col(d.span.file, d.span.start).0, lines + 1);
+}

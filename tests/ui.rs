@@ -314,12 +314,17 @@ fn bad_messages() {
 }
 
 /// An input that is generated at test time rather than committed.
+#[derive(Default)]
 struct Generated {
     name: &'static str,
     description: &'static str,
     bytes: Vec<u8>,
     /// Whether it belongs to `bad-messages`.
     poor: bool,
+    /// Further files written next to it (libraries it includes).
+    extra: Vec<(String, Vec<u8>)>,
+    /// Named pipes created next to it.
+    fifos: Vec<&'static str>,
 }
 
 /// The S1 unit's opening, shared by the generated inputs.
@@ -369,42 +374,95 @@ fn generated() -> Vec<Generated> {
         huge.extend_from_slice(line);
     }
 
+    // An include chain one file deeper than the limit: chain-1 includes chain-2 and so on.
+    let depth = mailsec::check::MAX_INCLUDE_DEPTH + 1;
+    let chain: Vec<(String, Vec<u8>)> = (1..=depth)
+        .map(|i| {
+            let text = if i < depth {
+                format!("include \"ms0012-chain-{}.inc\"\n", i + 1)
+            } else {
+                "server end { fqdn = end.contoso.local roles = [eas] }\n".to_string()
+            };
+            (format!("ms0012-chain-{i}.inc"), text.into_bytes())
+        })
+        .collect();
+    let deep = format!(
+        "# A generated estate whose libraries include each other in a chain {depth} files deep.\n\n{S1_HEAD}\ninclude \"ms0012-chain-1.inc\"\n"
+    );
+
+    let fifo = format!(
+        "# A unit that includes a named pipe (a FIFO), as a generator might leave it: reading it would block.\n\n{S1_HEAD}\ninclude \"ms0011-partners.pipe\"\n"
+    );
+
+    let mut many =
+        format!("# A generated file with one block more than a unit may hold, each block empty.\n\n{S1_HEAD}\n")
+            .into_bytes();
+    for _ in 0..mailsec::syntax::MAX_BLOCKS {
+        many.extend_from_slice(b"a{}\n");
+    }
+
     vec![
+        Generated {
+            name: "ms0011-include-a-fifo",
+            description: "A unit that includes a named pipe (FIFO): reading it would block.",
+            bytes: fifo.into_bytes(),
+            fifos: vec!["ms0011-partners.pipe"],
+            ..Generated::default()
+        },
+        Generated {
+            name: "ms0012-include-chain-too-deep",
+            description: "Libraries that include each other in a chain one file deeper than the limit.",
+            bytes: deep.into_bytes(),
+            extra: chain,
+            ..Generated::default()
+        },
+        Generated {
+            name: "ms0013-too-many-blocks",
+            description: "A generated file with one block more than a unit may hold.",
+            bytes: many,
+            ..Generated::default()
+        },
         Generated {
             name: "ms0003-der-certificate",
             description: "The partner's DER certificate (`ssha-root.cer`) saved under a `.mailsec` name: NUL bytes.",
             bytes: der,
             poor: false,
+            ..Generated::default()
         },
         Generated {
             name: "ms0002-windows-1252",
             description: "An organization name with accents, saved as Windows-1252 instead of UTF-8.",
             bytes: cp1252,
             poor: false,
+            ..Generated::default()
         },
         Generated {
             name: "ms0004-bidi-override",
             description: "A U+202E RIGHT-TO-LEFT OVERRIDE inside a connector name (Trojan Source).",
             bytes: bidi.into_bytes(),
             poor: false,
+            ..Generated::default()
         },
         Generated {
             name: "ms0004-zero-width-space",
             description: "A U+200B ZERO WIDTH SPACE inside a smart host name copied from a web page.",
             bytes: zero_width.into_bytes(),
             poor: false,
+            ..Generated::default()
         },
         Generated {
             name: "ms0010-file-too-large",
             description: "A 16 MiB transport log saved with the `.mailsec` extension.",
             bytes: huge,
             poor: false,
+            ..Generated::default()
         },
         Generated {
             name: "ms0002-utf16-notepad",
             description: "A unit saved by Notepad as \"Unicode\" (UTF-16 LE with a byte-order mark).",
             bytes: utf16,
             poor: false,
+            ..Generated::default()
         },
     ]
 }
@@ -416,6 +474,16 @@ fn compile_generated(dir: &Path) -> Vec<(Generated, Compiled)> {
         .map(|g| {
             let path = dir.join(format!("{}.mailsec", g.name));
             std::fs::write(&path, &g.bytes).expect("write generated input");
+            for (name, bytes) in &g.extra {
+                std::fs::write(dir.join(name), bytes).expect("write generated library");
+            }
+            for name in &g.fifos {
+                let fifo = dir.join(name);
+                if !fifo.exists() {
+                    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+                    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", fifo.display());
+                }
+            }
             let c = compile(&path, dir);
             (g, c)
         })

@@ -6,12 +6,13 @@ mod chain;
 mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
 pub(crate) mod mapping;
+mod policy;
 pub mod reference;
 pub(crate) mod schema;
 mod validate;
 mod ws1;
 
-pub use validate::Checked;
+pub use validate::{Checked, Suppression};
 
 use crate::diagnostics::{suggest, Code, Diag, Diagnostics};
 use crate::source::{FileId, SourceMap, Span};
@@ -31,6 +32,9 @@ pub struct Unit {
     /// Every block, in declaration order (includes expanded where they stand).
     pub blocks: Vec<Checked>,
     names: IndexMap<String, usize>,
+    /// Indices of the blocks of each kind, in declaration order: lints and lowering ask for
+    /// one kind dozens of times, which must not scan a million blocks each time.
+    by_kind: std::collections::HashMap<&'static str, Vec<usize>>,
 }
 
 impl Unit {
@@ -46,7 +50,7 @@ impl Unit {
 
     /// Blocks of one kind, in declaration order.
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Checked> + 'a {
-        self.blocks.iter().filter(move |b| b.kind() == kind)
+        self.by_kind.get(kind).into_iter().flatten().map(|&i| &self.blocks[i])
     }
 }
 
@@ -93,9 +97,42 @@ pub fn load_file(
     sources: &mut SourceMap,
     diags: &mut Diagnostics,
 ) -> std::io::Result<(FileId, ast::File)> {
-    let bytes = std::fs::read(path)?;
     let name = root.display(path);
-    Ok(add_and_parse(name, path.to_path_buf(), &bytes, sources, diags))
+    match syntax::read(path) {
+        Ok(bytes) => Ok(add_and_parse(name, path.to_path_buf(), &bytes, sources, diags)),
+        Err(syntax::ReadError::Io(e)) => Err(e),
+        Err(syntax::ReadError::NotRegular(what)) => {
+            let id = sources.add(name, path.to_path_buf(), String::new());
+            diags.push(not_regular(Span::new(id, 0, 0), &root.display(path), what));
+            Ok((id, ast::File::default()))
+        }
+    }
+}
+
+/// Deepest chain of includes (the unit's own file is level 0).
+pub const MAX_INCLUDE_DEPTH: usize = 64;
+
+pub use syntax::MAX_BLOCKS;
+
+fn not_regular(span: Span, name: &str, what: &'static str) -> Diag {
+    Diag::new(
+        Code::NotRegularFile,
+        span,
+        format!("`{name}` is {what}, not a regular file"),
+    )
+    .label("not a file")
+    .help("name a regular intent file; write generated intent to a file before compiling it")
+}
+
+/// Decodes and parses bytes that did not come from disk (fuzzing, tests) into the map.
+pub fn parse_bytes(
+    name: String,
+    path: PathBuf,
+    bytes: &[u8],
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> (FileId, ast::File) {
+    add_and_parse(name, path, bytes, sources, diags)
 }
 
 fn add_and_parse(
@@ -154,6 +191,7 @@ impl Loader<'_> {
         let target = base.join(&inc.path);
         let canon = match target.canonicalize() {
             Ok(c) if c.is_file() => c,
+            Ok(c) if c.exists() && !c.is_dir() => c, // a FIFO or device: refused when read
             Ok(_) | Err(_) => {
                 self.diags.push(
                     Diag::new(
@@ -195,9 +233,32 @@ impl Loader<'_> {
         if self.loaded.contains(&canon) {
             return; // diamond: each file once
         }
-        let bytes = match std::fs::read(&canon) {
+        if self.stack.len() > MAX_INCLUDE_DEPTH {
+            let outer = self.stack.get(1).and_then(|(_, s)| *s);
+            let mut d = Diag::new(
+                Code::IncludeTooDeep,
+                inc.path_span,
+                format!("includes nest more than {MAX_INCLUDE_DEPTH} files deep"),
+            )
+            .label(format!("include number {} of one chain", self.stack.len()))
+            .help("let the unit include the libraries it needs directly instead of through a chain");
+            if let Some(outer) = outer {
+                d = d.with(outer, "the chain starts here");
+            }
+            self.diags.push(d);
+            return;
+        }
+        if self.blocks.len() > MAX_BLOCKS {
+            return; // reported once, after loading
+        }
+        let bytes = match syntax::read(&canon) {
             Ok(b) => b,
-            Err(e) => {
+            Err(syntax::ReadError::NotRegular(what)) => {
+                self.diags
+                    .push(not_regular(inc.path_span, &inc.path, what).label("not a regular file"));
+                return;
+            }
+            Err(syntax::ReadError::Io(e)) => {
                 self.diags.push(
                     Diag::new(
                         Code::IncludeNotFound,
@@ -215,6 +276,80 @@ impl Loader<'_> {
         self.file(canon, id, ast);
         self.stack.pop();
     }
+}
+
+/// `file("…")` paths follow the rule of `include` (MS0009): relative to the file that
+/// names them, and below the compile root. They are not read at compile time but become
+/// paths in generated scripts, so the check is on the text, without touching the disk.
+fn file_paths(blocks: &[ast::Block], root: &Root, sources: &SourceMap, diags: &mut Diagnostics) {
+    fn visit(v: &ast::Value, out: &mut Vec<(String, Span)>) {
+        match &v.kind {
+            ast::ValueKind::Call(f, args) if f.name == "file" => {
+                if let [ast::Value {
+                    kind: ast::ValueKind::Str(p),
+                    span,
+                }] = args.as_slice()
+                {
+                    out.push((p.clone(), *span));
+                }
+            }
+            ast::ValueKind::List(items) => items.iter().for_each(|i| visit(i, out)),
+            ast::ValueKind::Record(fields) => fields.iter().for_each(|f| visit(&f.value, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for b in blocks {
+        for e in &b.entries {
+            if let ast::Entry::Setting(s) = e {
+                visit(&s.value, &mut found);
+            }
+        }
+    }
+    for (path, span) in found {
+        let base = sources
+            .get(span.file)
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        if let Some(problem) = outside_root(&path, &base, &root.dir) {
+            diags.push(
+                Diag::new(Code::IncludeOutsideRoot, span, format!("`{path}` {problem}"))
+                    .label("leaves the compile root")
+                    .help(
+                        "name the file relative to this intent file, below the compile root (like \"certs/root.cer\")",
+                    ),
+            );
+        }
+    }
+}
+
+/// Why `path` (as written, relative to `base`) is not below `root`, judged on the text.
+fn outside_root(path: &str, base: &Path, root: &Path) -> Option<&'static str> {
+    let bytes = path.as_bytes();
+    let drive = bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':';
+    if path.starts_with(['/', '\\']) || drive || Path::new(path).is_absolute() {
+        return Some("is an absolute path");
+    }
+    let mut dir: Vec<String> = base
+        .strip_prefix(root)
+        .ok()?
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if dir.pop().is_none() {
+                    return Some("is outside the compile root");
+                }
+            }
+            p => dir.push(p.to_string()),
+        }
+    }
+    None
 }
 
 /// Checks a unit whose entry file is already parsed. Returns the unit (also when it has
@@ -240,8 +375,22 @@ pub fn check_unit(
     };
     loader.stack.push((canon.clone(), None));
     loader.file(canon, entry, ast);
-    let Loader { files, blocks, .. } = loader;
-    check_blocks(id, entry, files, &blocks, diags)
+    let Loader { files, mut blocks, .. } = loader;
+    if blocks.len() > MAX_BLOCKS {
+        diags.push(
+            Diag::new(
+                Code::TooManyBlocks,
+                Span::new(entry, 0, 0),
+                format!("the unit holds more than {MAX_BLOCKS} blocks"),
+            )
+            .label("this unit")
+            .help("split the estate into one unit per organization; shared definitions go into libraries"),
+        );
+        // Checking a truncated unit would report its missing half: report the limit alone.
+        blocks.clear();
+    }
+    file_paths(&blocks, root, sources, diags);
+    check_blocks(id, entry, files, blocks, diags)
 }
 
 /// Validates and resolves a list of blocks as one unit.
@@ -249,14 +398,17 @@ pub(crate) fn check_blocks(
     id: String,
     entry: FileId,
     files: Vec<FileId>,
-    blocks: &[ast::Block],
+    blocks: Vec<ast::Block>,
     diags: &mut Diagnostics,
 ) -> Unit {
     let mut refs = Vec::new();
-    let mut checked: Vec<Checked> = Vec::new();
-    for b in blocks {
+    let mut checked: Vec<Checked> = Vec::with_capacity(blocks.len());
+    for b in &blocks {
         validate::block(b, diags, &mut refs, &mut checked);
     }
+    // The syntax tree is not needed past validation: free it before the unit-wide checks
+    // and lowering, so a large unit does not hold both at once.
+    drop(blocks);
 
     // Names: the unit-wide namespace, and one per connector kind.
     let mut names: IndexMap<String, usize> = IndexMap::new();
@@ -392,12 +544,17 @@ pub(crate) fn check_blocks(
     for (owner, setting) in broken {
         checked[owner].settings.shift_remove(setting);
     }
+    let mut by_kind: std::collections::HashMap<&'static str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, b) in checked.iter().enumerate() {
+        by_kind.entry(b.kind()).or_default().push(i);
+    }
     let unit = Unit {
         id,
         entry,
         files,
         blocks: checked,
         names,
+        by_kind,
     };
     // Lints read only settings that validated and names that resolved, so they can run
     // alongside structural errors and every problem is reported in one run.
@@ -405,6 +562,8 @@ pub(crate) fn check_blocks(
     chain::run(&unit, diags);
     ws1::run(&unit, diags);
     mapping::run(&unit, diags);
+    policy::run(&unit, diags);
+    policy::apply_suppressions(&unit, diags);
     unit
 }
 

@@ -5,7 +5,7 @@
 use super::schema::{self, BlockSpec, Field, Header, Ty};
 use crate::diagnostics::{suggest, Code, Diag, Diagnostics};
 use crate::source::Span;
-use crate::syntax::ast::{Block, Entry, Value, ValueKind, Word};
+use crate::syntax::ast::{Allow, Block, Entry, Value, ValueKind, Word};
 use indexmap::IndexMap;
 
 /// A block that passed validation (possibly with some settings dropped for errors).
@@ -26,6 +26,19 @@ pub struct Checked {
     pub span: Span,
     /// The block kind word.
     pub kind_span: Span,
+    /// Valid `allow CODE "reason"` suppressions written in the block.
+    pub allows: Vec<Suppression>,
+}
+
+/// A reasoned suppression of one lint code on one block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// The suppressed code.
+    pub code: Code,
+    /// Why the finding does not apply.
+    pub reason: String,
+    /// The `allow` entry.
+    pub span: Span,
 }
 
 impl Checked {
@@ -96,11 +109,20 @@ fn block_alone<'b>(
         return None;
     };
     let (name, retired_kind) = header(spec, b, diags);
+    for w in b.header.iter().filter(|w| w.quoted) {
+        safe_text(&w.text, w.span, "name", diags);
+    }
     let mut settings: IndexMap<&'static str, (Span, Value)> = IndexMap::new();
     let mut seen: IndexMap<&str, Span> = IndexMap::new();
     let mut given: Vec<&'static str> = Vec::new();
+    let mut allows: Vec<Suppression> = Vec::new();
     for entry in &b.entries {
         match entry {
+            Entry::Allow(a) => {
+                if let Some(s) = allow(a, diags) {
+                    allows.push(s);
+                }
+            }
             Entry::Block(inner) => {
                 diags.push(
                     Diag::new(
@@ -190,7 +212,111 @@ fn block_alone<'b>(
         given,
         span: b.span,
         kind_span: b.kind.span,
+        allows,
     })
+}
+
+/// A character that no output language can show as what it is: line breaks and other
+/// control characters (a second command in a `.cmd` block), and invisible or bidirectional
+/// formatting characters (a runbook that reads differently from what runs).
+fn unsafe_char(c: char) -> Option<String> {
+    let name = match c {
+        '\n' => "a line break (`\\n`)".to_string(),
+        '\r' => "a carriage return (`\\r`)".to_string(),
+        '\t' => "a tab (`\\t`)".to_string(),
+        '\u{2028}' => "LINE SEPARATOR U+2028".to_string(),
+        '\u{2029}' => "PARAGRAPH SEPARATOR U+2029".to_string(),
+        c if c.is_control() => format!("control character U+{:04X}", c as u32),
+        c => format!("U+{:04X} {}", c as u32, crate::syntax::invisible(c)?),
+    };
+    Some(name)
+}
+
+/// Refuses text that no output can show as what it is. A name (of a block) may hold no
+/// [`unsafe_char`] at all: it becomes a heading, a file label and a command argument. Other
+/// strings may hold line breaks and control characters (every backend quotes them), but no
+/// invisible or bidirectional formatting character: those are refused in raw form before
+/// parsing, and written as an escape they would still reach a runbook invisibly.
+/// Returns whether the text is safe.
+fn safe_text(text: &str, span: Span, what: &str, diags: &mut Diagnostics) -> bool {
+    // Names and suppression reasons stand on one line in every output.
+    let strict = what != "string";
+    let bad = text.chars().find_map(|c| {
+        if strict {
+            unsafe_char(c)
+        } else {
+            crate::syntax::invisible(c).map(|n| format!("U+{:04X} {n}", c as u32))
+        }
+    });
+    let Some(bad) = bad else {
+        return true;
+    };
+    diags.push(
+        Diag::new(Code::UnsafeName, span, format!("this {what} contains {bad}"))
+            .label("cannot be written safely into scripts and runbooks")
+            .help(if strict {
+                format!("write the {what} on one line with visible characters only")
+            } else {
+                format!("delete the character; the {what} must read the same in every output")
+            }),
+    );
+    false
+}
+
+/// Validates `allow CODE "reason"`: the code must be a lint and the reason must say something.
+fn allow(a: &Allow, diags: &mut Diagnostics) -> Option<Suppression> {
+    let code = Code::parse(&a.code.name);
+    let Some(code) = code.filter(|c| c.as_str() >= "MS0200") else {
+        let what = match code {
+            Some(c) => format!("`{}` ({}) is not a lint and cannot be suppressed", c, c.title()),
+            None => format!("`{}` is not a mailsec diagnostic code", a.code.name),
+        };
+        diags.push(
+            Diag::new(Code::BadSuppression, a.code.span, what)
+                .label(if code.is_some() { "not a lint" } else { "unknown code" })
+                .help(if code.is_some() {
+                    "fix the text instead; `allow` takes lint codes (MS0200 and above)".to_string()
+                } else {
+                    "`mailsec explain --list` lists the codes; `allow` takes lint codes (MS0200 and above)".to_string()
+                }),
+        );
+        return None;
+    };
+    match &a.reason {
+        Some((reason, span)) if !safe_text(reason, *span, "reason", diags) => None,
+        Some((reason, _)) if !reason.trim().is_empty() => Some(Suppression {
+            code,
+            reason: reason.clone(),
+            span: a.span,
+        }),
+        Some((_, span)) => {
+            diags.push(
+                Diag::new(
+                    Code::SuppressionWithoutReason,
+                    *span,
+                    format!("the reason for allowing `{code}` is empty"),
+                )
+                .label("empty reason")
+                .help(format!("say why the finding does not apply: `allow {code} \"…\"`")),
+            );
+            None
+        }
+        None => {
+            diags.push(
+                // The entry's span runs on over the blanks after the code when no string follows.
+                Diag::new(
+                    Code::SuppressionWithoutReason,
+                    Span::new(a.span.file, a.span.start as usize, a.code.span.end as usize),
+                    format!("`allow {code}` gives no reason"),
+                )
+                .label("no reason")
+                .help(format!(
+                    "say why the finding does not apply: `allow {code} \"partner relay has no TLS; see contract 14\"`"
+                )),
+            );
+            None
+        }
+    }
 }
 
 fn header(spec: &BlockSpec, b: &Block, diags: &mut Diagnostics) -> (Option<Word>, Option<Word>) {
@@ -275,6 +401,11 @@ fn mismatch(v: &Value, ty: &Ty, diags: &mut Diagnostics, help: Option<String>) -
 /// Checks `v` against `ty`; returns whether it is valid (errors pushed otherwise).
 fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut Vec<PendingRef>) -> bool {
     use ValueKind as V;
+    if let V::Str(text) = &v.kind {
+        if !safe_text(text, v.span, "string", diags) {
+            return false;
+        }
+    }
     match (ty, &v.kind) {
         (_, V::Invalid) => false,
         (Ty::Str, V::Str(_)) => true,
@@ -363,12 +494,23 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
                 return false;
             }
             let mut ok = true;
-            for (i, item) in items.iter().enumerate() {
+            // First place of each entry, keyed by its value: linear in the list's length
+            // (a pairwise scan made 100,000 remote addresses take most of a minute).
+            let mut first: std::collections::HashMap<String, Span> =
+                std::collections::HashMap::with_capacity(items.len());
+            for item in items {
                 ok &= value(item, inner, field, diags, refs);
-                if let Some(prev) = items[..i]
-                    .iter()
-                    .find(|p| p.kind == item.kind && !matches!(p.kind, V::Invalid))
-                {
+                if matches!(item.kind, V::Invalid) {
+                    continue;
+                }
+                let prev = match first.entry(entry_key(&item.kind)) {
+                    std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(item.span);
+                        None
+                    }
+                };
+                if let Some(prev) = prev {
                     diags.push(
                         Diag::new(
                             Code::DuplicateEntry,
@@ -376,7 +518,7 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
                             format!("`{}` lists the same entry twice", field.name),
                         )
                         .label("repeated here")
-                        .with(prev.span, "first listed here")
+                        .with(prev, "first listed here")
                         .help("remove the repetition"),
                     );
                     ok = false;
@@ -488,6 +630,20 @@ fn value(v: &Value, ty: &Ty, field: &Field, diags: &mut Diagnostics, refs: &mut 
         },
         (_, V::Call(f, _)) if !matches!(f.name.as_str(), "secret" | "file" | "basic") => unknown_function(f, diags),
         _ => mismatch(v, ty, diags, None),
+    }
+}
+
+/// A key equal for two list entries exactly when their values are equal. Nested values
+/// carry their spans, as the derived equality compares them too.
+fn entry_key(kind: &ValueKind) -> String {
+    match kind {
+        ValueKind::Str(s) => format!("s{s}"),
+        ValueKind::Ref(s) => format!("r{s}"),
+        ValueKind::Hostname(s) => format!("h{s}"),
+        ValueKind::Ip(a) => format!("i{a}"),
+        ValueKind::Cidr(a, p) => format!("c{a}/{p}"),
+        ValueKind::Int(n) => format!("n{n}"),
+        other => format!("{other:?}"),
     }
 }
 
@@ -629,43 +785,73 @@ pub(crate) fn hostname(h: &str, span: Span, diags: &mut Diagnostics) -> bool {
     }
 }
 
-/// Checks `{Lookup}` placeholders in a string.
+/// Checks `{Lookup}` placeholders in a string: braces must pair up, without nesting, and
+/// name a known lookup value.
 fn lookups(s: &str, span: Span, diags: &mut Diagnostics) -> bool {
-    let mut ok = true;
-    let mut rest = s;
-    let mut offset = 0;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else { break };
-        let name = &rest[open + 1..open + close];
-        let known = schema::LOOKUPS.contains(&name)
-            || name
-                .strip_prefix("CustomAttribute")
-                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-        if !known {
-            // Point at the placeholder inside the string literal (+1 for the opening quote);
-            // escapes before it may shift this, in which case the whole string is marked.
-            let start = span.start as usize + 1 + offset + open;
-            let end = start + close + 1;
-            let sub = if end < span.end as usize {
-                Span::new(span.file, start, end)
-            } else {
-                span
-            };
-            let mut d = Diag::new(
-                Code::UnknownLookup,
-                sub,
-                format!("`{{{name}}}` is not a Workspace ONE lookup value"),
-            )
-            .label("would reach the device literally");
-            d = match suggest(name, schema::LOOKUPS.iter().copied()) {
-                Some(x) => d.help(format!("did you mean `{{{x}}}`?")),
-                None => d.help("`mailsec explain MS0114` lists the lookup values"),
-            };
-            diags.push(d);
-            ok = false;
+    // Point inside the string literal (+1 for the opening quote); escapes before the place
+    // may shift this, in which case the whole string is marked.
+    let sub = |start: usize, end: usize| {
+        let (start, end) = (span.start as usize + 1 + start, span.start as usize + 1 + end);
+        if end < span.end as usize {
+            Span::new(span.file, start, end)
+        } else {
+            span
         }
-        offset += open + close + 1;
-        rest = &rest[open + close + 1..];
+    };
+    let mut ok = true;
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'}' => {
+                diags.push(
+                    Diag::new(Code::MalformedLookup, sub(i, i + 1), "`}` closes no lookup placeholder")
+                        .label("no `{` before it")
+                        .help("write lookup values as `{Name}`, like `{UserPrincipalName}`"),
+                );
+                return false;
+            }
+            b'{' => {
+                let rest = &s[i + 1..];
+                let close = rest.find(['{', '}']).filter(|&j| rest.as_bytes()[j] == b'}');
+                let Some(close) = close else {
+                    let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+                    diags.push(
+                        Diag::new(Code::MalformedLookup, sub(i, i + 1), "lookup placeholder is not closed")
+                            .label("this `{` has no `}`")
+                            .help(if name.is_empty() {
+                                "write lookup values as `{Name}`, like `{UserPrincipalName}`".to_string()
+                            } else {
+                                format!("close it: `{{{name}}}`")
+                            }),
+                    );
+                    return false;
+                };
+                let name = &rest[..close];
+                let known = schema::LOOKUPS.contains(&name)
+                    || name
+                        .strip_prefix("CustomAttribute")
+                        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+                if !known {
+                    let mut d = Diag::new(
+                        Code::UnknownLookup,
+                        sub(i, i + close + 2),
+                        format!("`{{{name}}}` is not a Workspace ONE lookup value"),
+                    )
+                    .label("would reach the device literally");
+                    d = match suggest(name, schema::LOOKUPS.iter().copied()) {
+                        Some(x) => d.help(format!("did you mean `{{{x}}}`?")),
+                        None => d.help("`mailsec explain MS0114` lists the lookup values"),
+                    };
+                    diags.push(d);
+                    ok = false;
+                }
+                i += close + 2;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
     }
     ok
 }

@@ -81,7 +81,7 @@ pub(super) fn fmt(printer: &Printer, paths: &[PathBuf], check: bool) -> u8 {
     let files = |n: usize| format!("{n} file{}", if n == 1 { "" } else { "s" });
     if check && n > 0 {
         for c in &changed {
-            eprintln!("would reformat: {c}");
+            errln!("would reformat: {c}");
         }
         printer.fail(&format!("{} not in the canonical layout; run `mailsec fmt`", files(n)));
         return EXIT_DRIFT;

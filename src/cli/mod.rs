@@ -1,11 +1,27 @@
 //! The command line: parses arguments, runs the driver, prints diagnostics, writes files.
 
+/// `println!` that never panics: a closed pipe (`mailsec … | head`) is a normal end of output.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics when stderr is a closed pipe.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod diff;
 mod fmt;
 mod output;
 
 use crate::backend::Target;
-use crate::diagnostics::{render_human, render_json, Code, RenderOptions, Severity};
+use crate::diagnostics::{render_json, Code, HumanRenderer, RenderOptions, Severity};
 use crate::driver::{self, Compiled};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
@@ -196,7 +212,7 @@ impl Printer {
     /// A status line for people: stderr, human mode only, not with `--quiet`.
     fn status(&self, line: &str) {
         if !self.machine() && !self.quiet {
-            eprintln!("{line}");
+            errln!("{line}");
         }
     }
 
@@ -256,6 +272,7 @@ impl Printer {
                 continue;
             }
             let sources = self.display_sources(c);
+            let human = (self.format == MessageFormat::Human).then(|| HumanRenderer::new(&sources, self.opts));
             for d in c.diags.iter() {
                 let key = (
                     c.sources.get(d.span.file).name.clone(),
@@ -278,7 +295,9 @@ impl Printer {
                 }
                 match self.format {
                     MessageFormat::Human => {
-                        let _ = write!(err, "{}", render_human(&d, &sources, self.opts));
+                        if let Some(h) = &human {
+                            let _ = write!(err, "{}", h.render(&d));
+                        }
                         let _ = writeln!(err);
                     }
                     MessageFormat::Json => {
@@ -306,7 +325,7 @@ impl Printer {
             plural(libraries, "library").replace("librarys", "libraries")
         );
         if errors > 0 {
-            eprintln!(
+            errln!(
                 "error: {verb} failed: {}, {} in {what}",
                 plural(errors, "error"),
                 plural(warnings, "warning")
@@ -317,7 +336,7 @@ impl Printer {
     }
 
     fn fail(&self, message: &str) {
-        eprintln!("error: {message}");
+        errln!("error: {message}");
     }
 }
 
@@ -421,19 +440,19 @@ fn write_stdout(printer: &Printer, bytes: &[u8]) -> u8 {
 fn explain(code: Option<&str>, list: bool) -> u8 {
     if list || code.is_none() {
         for c in Code::ALL {
-            println!("{}  {:<7}  {}", c.as_str(), c.severity().to_string(), c.title());
+            outln!("{}  {:<7}  {}", c.as_str(), c.severity().to_string(), c.title());
         }
         return EXIT_OK;
     }
     let raw = code.unwrap_or_default();
     match Code::parse(raw) {
         Some(c) => {
-            println!("{} ({}): {}\n", c.as_str(), c.severity(), c.title());
-            println!("{}", c.explain());
+            outln!("{} ({}): {}\n", c.as_str(), c.severity(), c.title());
+            outln!("{}", c.explain());
             EXIT_OK
         }
         None => {
-            eprintln!("error: `{raw}` is not a mailsec diagnostic code; `mailsec explain --list` lists them");
+            errln!("error: `{raw}` is not a mailsec diagnostic code; `mailsec explain --list` lists them");
             EXIT_USAGE
         }
     }

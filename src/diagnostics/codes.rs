@@ -155,6 +155,22 @@ is almost always generated or the wrong file. Split a very large estate into one
 organization and put shared definitions (partner authorities, CA chains) into libraries
 that the units `include`.";
 
+    NotRegularFile = "MS0011", Error, "not a regular file",
+"An intent file, an include or a `file(\"…\")` reference names something that is not a
+regular file: a named pipe (FIFO), a device such as `/dev/zero`, or a socket. Reading it
+could block forever or never end, so mailsec refuses it. Name the file itself; generated
+intent belongs in a file written before `mailsec` runs, not in a pipe.";
+
+    IncludeTooDeep = "MS0012", Error, "include chain too deep",
+"Includes may nest at most 64 files deep (a unit including a library including a library…).
+Real estates use two or three levels; a longer chain is almost always generated or a
+mistake. Flatten the chain: let the unit include the libraries it needs directly.";
+
+    TooManyBlocks = "MS0013", Error, "too many blocks in one unit",
+"A unit (its own file and everything it includes) may hold at most 2,000,000 blocks. The
+limit bounds the memory and time one compilation can take; split a larger estate into one
+unit per organization, with shared definitions in libraries.";
+
     UnknownBlock = "MS0100", Error, "unknown block kind",
 "The word before `{` names no kind of block mailsec knows. Top-level kinds are:
 organization, server, authority, certificate, receive_connector, send_connector, retire,
@@ -311,6 +327,47 @@ the repetition or correct the value; the secondary label shows the first entry."
 characters (the generated `.cmd` runs in the console code page) and leading or trailing
 spaces in both, and `'` in pool names (it quotes them inside appcmd selectors). Use the name
 exactly as IIS Manager shows it, for example \"Default Web Site\" or \"SecureEmailGateway\".";
+
+    CaseOnlyDuplicate = "MS0121", Error, "names differ only in case",
+"Two blocks of the same namespace have names that differ only in upper and lower case. The
+products compare these names case-insensitively: Exchange connector names, server and
+host names, certificate and authority names used as file and directory names, IIS and
+Workspace ONE object names. `To Partner` and `to partner` would be one connector, and the
+second `New-SendConnector` fails or changes the first. Give each block its own name.";
+
+    MalformedLookup = "MS0122", Error, "malformed lookup placeholder",
+"A Workspace ONE lookup value is written `{Name}`, with both braces and nothing nested:
+
+    value = \"{UserPrincipalName}\"
+
+An opening brace without its closing one (`\"{UserPrincipalName\"`), a closing brace
+without an opening one, or a brace inside a placeholder reaches the device literally,
+so the certificate carries the text instead of the user's value.";
+
+    UnsafeName = "MS0123", Error, "name with characters no output can show safely",
+"A name or another string that reaches scripts, runbooks and configuration contains a line
+break, a control character, or an invisible or bidirectional formatting character (for
+example U+202E or U+200B, even when written as a `\\u{…}` escape). A line break in a name
+becomes a second command in a `.cmd` block; bidirectional controls make a runbook that a
+change board approves display something other than what runs. Such characters cannot be
+quoted in every output language, so mailsec refuses them: write the name with visible
+characters only.";
+
+    SuppressionWithoutReason = "MS0124", Error, "suppression without a reason",
+"`allow` suppresses one finding on one block, and a reviewer must be able to see why. Write
+the reason as a string after the code:
+
+    send_connector \"To Partner\" {
+      allow MS0229 \"partner accepts only opportunistic TLS; contract 2026-14 covers it\"
+      …
+    }
+
+The reason appears in the runbook's list of suppressions.";
+
+    BadSuppression = "MS0125", Error, "suppression names no lint",
+"`allow` takes the code of a lint: a finding about the security or consistency of valid
+intent (MS0200 and above, listed by `mailsec explain --list`). Errors about the text
+itself (syntax, unknown settings, types, names) cannot be suppressed: fix the text.";
 
     WeakKey = "MS0200", Warning, "RSA key shorter than 2048 bits",
 "Keys below 2048 bits are deprecated (NIST SP 800-131A) and refused by many partners and
@@ -511,6 +568,20 @@ EAS server. VMware documents the SEG only as the hop that authenticates the devi
 certificate, not as a Kerberos service, so mailsec refuses `auth = kerberos` on a `seg`
 until that is verified with the vendor. Publish the SEG with `tmg_server_publishing` and let
 it authenticate the certificate (`auth = certificate`).";
+
+    PartnerTlsNotRequired = "MS0229", Error, "partner send connector does not require TLS",
+"A send connector that routes to smart hosts or to named partner address spaces carries
+mail to one known party: it must require TLS. With `require_tls` omitted or `false` mailsec
+would emit `-RequireTLS $false`, Exchange falls back to plain SMTP whenever STARTTLS fails,
+and a drift check would switch TLS off on a live connector. Write `require_tls = true`. If
+the partner really cannot do TLS, say so on the block with a reasoned suppression:
+
+    allow MS0229 \"partner relay has no TLS; mail is S/MIME-encrypted end to end\"";
+
+    UnusedSuppression = "MS0230", Warning, "suppression matches nothing",
+"An `allow` names a code that no finding on its block has: the suppression is stale (the
+problem was fixed) or names the wrong code. Remove it, or correct the code, so that the
+list of suppressions in the runbook shows only exceptions that are really taken.";
 
     CertificateOrPassword = "MS0235", Warning, "`certificate_or_password` lets devices in without a certificate",
 "`auth = certificate_or_password` sets ActiveSync client certificates to *Accepted*: a device

@@ -6,7 +6,7 @@ mod render;
 pub mod sarif;
 
 pub use codes::{Code, Severity};
-pub use render::{render_human, render_json, RenderOptions};
+pub use render::{render_human, render_json, HumanRenderer, RenderOptions};
 
 use crate::source::Span;
 
@@ -105,6 +105,11 @@ impl Diagnostics {
     /// All diagnostics, in the order found.
     pub fn iter(&self) -> impl Iterator<Item = &Diag> {
         self.items.iter()
+    }
+
+    /// Keeps only the diagnostics `keep` accepts (suppressions).
+    pub fn retain(&mut self, keep: impl FnMut(&Diag) -> bool) {
+        self.items.retain(keep);
     }
 
     /// Moves all of `other` into `self`.

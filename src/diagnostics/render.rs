@@ -2,12 +2,13 @@
 //! per line for machines.
 
 use super::{Diag, Severity};
-use crate::source::{SourceMap, Span};
+use crate::source::{FileId, SourceMap, Span};
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan,
     SpanContents,
 };
 use serde_json::json;
+use std::borrow::Cow;
 use std::fmt;
 
 /// How human output looks.
@@ -28,25 +29,65 @@ impl Default for RenderOptions {
     }
 }
 
-/// Renders one diagnostic as miette's graphical report.
+/// Renders one diagnostic as miette's graphical report. To render many diagnostics of the
+/// same files, build one [`HumanRenderer`] and reuse it.
 pub fn render_human(diag: &Diag, sources: &SourceMap, opts: RenderOptions) -> String {
-    let theme = if opts.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(opts.width)
-        .with_links(false)
-        .with_context_lines(1);
-    let report = Report::build(diag, sources);
-    let mut out = String::new();
-    if handler.render_report(&mut out, &report).is_err() {
-        // Rendering into a String cannot fail for I/O reasons; fall back to one line.
-        out = format!("{}[{}]: {}\n", diag.severity, diag.code, diag.message);
-    }
-    out
+    HumanRenderer::new(sources, opts).render(diag)
 }
+
+/// Renders diagnostics of one source map in time proportional to the excerpts shown, not to
+/// the size of the files: the texts are prepared once, and miette reads only a window of
+/// lines around each span (its own lookup counts lines from the start of the file, which made
+/// 40,000 diagnostics of one file take minutes).
+pub struct HumanRenderer<'a> {
+    sources: &'a SourceMap,
+    texts: Vec<Cow<'a, str>>,
+    handler: GraphicalReportHandler,
+}
+
+impl<'a> HumanRenderer<'a> {
+    /// A renderer for the files of `sources`.
+    pub fn new(sources: &'a SourceMap, opts: RenderOptions) -> Self {
+        let theme = if opts.color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        let handler = GraphicalReportHandler::new_themed(theme)
+            .with_width(opts.width)
+            .with_links(false)
+            .with_context_lines(CONTEXT_LINES);
+        HumanRenderer {
+            sources,
+            texts: sources.files().map(|(_, f)| visible(&f.text)).collect(),
+            handler,
+        }
+    }
+
+    /// Renders one diagnostic.
+    pub fn render(&self, diag: &Diag) -> String {
+        let report = Report::build(diag, self);
+        let mut out = String::new();
+        if self.handler.render_report(&mut out, &report).is_err() {
+            // Rendering into a String cannot fail for I/O reasons; fall back to one line.
+            out = format!("{}[{}]: {}\n", diag.severity, diag.code, diag.message);
+        }
+        out
+    }
+
+    fn src(&self, file: FileId) -> Src<'_> {
+        let f = self.sources.get(file);
+        Src {
+            name: f.name.clone(),
+            text: &self.texts[file.0 as usize],
+            file,
+            sources: self.sources,
+        }
+    }
+}
+
+/// Lines of context shown above and below a span.
+const CONTEXT_LINES: usize = 1;
 
 /// Renders one diagnostic as a single-line JSON object.
 pub fn render_json(diag: &Diag, sources: &SourceMap) -> String {
@@ -77,13 +118,16 @@ pub fn render_json(diag: &Diag, sources: &SourceMap) -> String {
 }
 
 /// Source text of one file, named, implementing miette's `SourceCode`. Windows very long
-/// lines so that a report about a 10 MB line stays short.
-struct Src {
+/// lines so that a report about a 10 MB line stays short, and hands miette only the lines
+/// around a span.
+struct Src<'a> {
     name: String,
-    text: String,
+    text: &'a str,
+    file: FileId,
+    sources: &'a SourceMap,
 }
 
-impl fmt::Debug for Src {
+impl fmt::Debug for Src<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)
     }
@@ -92,19 +136,29 @@ impl fmt::Debug for Src {
 /// Longest source excerpt shown before it is windowed around the span.
 const MAX_EXCERPT: usize = 2000;
 
-impl SourceCode for Src {
-    fn read_span<'a>(
-        &'a self,
+impl SourceCode for Src<'_> {
+    fn read_span<'b>(
+        &'b self,
         span: &SourceSpan,
         before: usize,
         after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self.text.read_span(span, before, after)?;
-        let data_start = inner.span().offset();
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        // miette finds lines by counting from the start of the text it is given: give it the
+        // text from a few lines above the span, and add back the lines skipped.
+        let offset = span.offset().min(self.text.len());
+        let (line, _) = self
+            .sources
+            .line_col(self.file, u32::try_from(offset).unwrap_or(u32::MAX));
+        let first_line = (line - 1).saturating_sub(before);
+        let base = self.sources.line_start(self.file, first_line).min(offset);
+        let window = &self.text[base..];
+        let local = SourceSpan::from((offset - base, span.len()));
+        let inner = window.read_span(&local, before, after)?;
+        let data_start = base + inner.span().offset();
         let data = inner.data();
         let (mut a, mut b) = (data_start, data_start + data.len());
         if data.len() > MAX_EXCERPT {
-            let text = self.text.as_str();
+            let text = self.text;
             a = crate::source::floor_char_boundary(text, span.offset().saturating_sub(80).max(a));
             b = crate::source::floor_char_boundary(text, (span.offset() + span.len() + 80).min(b));
         }
@@ -118,7 +172,7 @@ impl SourceCode for Src {
             self.name.clone(),
             &self.text.as_bytes()[a..b],
             SourceSpan::from((a, b - a)),
-            inner.line(),
+            inner.line() + first_line,
             column,
             line_count,
         )))
@@ -126,18 +180,19 @@ impl SourceCode for Src {
 }
 
 /// A diagnostic in the shape miette renders.
-struct Report {
+struct Report<'a> {
     code: String,
     message: String,
     severity: miette::Severity,
     help: Option<String>,
-    source: Src,
+    source: Src<'a>,
     labels: Vec<LabeledSpan>,
-    related: Vec<Report>,
+    related: Vec<Report<'a>>,
 }
 
-impl Report {
-    fn build(diag: &Diag, sources: &SourceMap) -> Report {
+impl<'a> Report<'a> {
+    fn build(diag: &Diag, r: &'a HumanRenderer<'_>) -> Report<'a> {
+        let sources = r.sources;
         let file = diag.span.file;
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             (!diag.label.is_empty()).then(|| diag.label.clone()),
@@ -157,7 +212,7 @@ impl Report {
                     message: text.clone(),
                     severity: miette::Severity::Advice,
                     help: None,
-                    source: named(span.file, sources),
+                    source: r.src(span.file),
                     labels: vec![LabeledSpan::new_primary_with_span(None, to_source_span(*span, sources))],
                     related: Vec::new(),
                 });
@@ -177,27 +232,19 @@ impl Report {
                 Severity::Warning => miette::Severity::Warning,
             },
             help: diag.help.clone(),
-            source: named(file, sources),
+            source: r.src(file),
             labels,
             related,
         }
     }
 }
 
-fn named(file: crate::source::FileId, sources: &SourceMap) -> Src {
-    let f = sources.get(file);
-    Src {
-        name: f.name.clone(),
-        text: visible(&f.text),
-    }
-}
-
 /// Replaces invisible and bidirectional control characters by visible ones of the same
 /// UTF-8 length, so an excerpt shows where they are instead of letting the terminal reorder
 /// the very line being reported (spans stay valid because lengths are unchanged).
-fn visible(text: &str) -> String {
-    if text.is_ascii() {
-        return text.to_string();
+fn visible(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() || !text.chars().any(|c| crate::syntax::invisible(c).is_some()) {
+        return Cow::Borrowed(text);
     }
     text.chars()
         .map(|c| match c {
@@ -207,7 +254,8 @@ fn visible(text: &str) -> String {
             '\u{061C}' | '\u{00AD}' => '\u{00BF}',
             c => c,
         })
-        .collect()
+        .collect::<String>()
+        .into()
 }
 
 /// Clamps a span to the text and to char boundaries, so a report never slices mid-character.
@@ -222,21 +270,21 @@ fn to_source_span(span: Span, sources: &SourceMap) -> SourceSpan {
     SourceSpan::from((start, end - start))
 }
 
-impl fmt::Debug for Report {
+impl fmt::Debug for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl fmt::Display for Report {
+impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for Report {}
+impl std::error::Error for Report<'_> {}
 
-impl miette::Diagnostic for Report {
+impl miette::Diagnostic for Report<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         (!self.code.is_empty()).then(|| Box::new(&self.code) as Box<dyn fmt::Display>)
     }

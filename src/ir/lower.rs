@@ -4,7 +4,7 @@
 
 use super::{
     Action, ClientCerts, DeviceRoot, EasAuth, ExchangeVersion, Gate, Host, HostKind, Ir, Mode, Operation, Organization,
-    Phase, SecretRef, Store, Subject, Warning,
+    Phase, SecretRef, Store, Subject, Suppression, Warning,
 };
 use crate::check::access::{field_bool, field_int, field_text};
 use crate::check::{Checked, Unit};
@@ -1889,6 +1889,22 @@ impl<'a> Cx<'a> {
                 }
             })
             .collect();
+        let suppressions = unit
+            .blocks
+            .iter()
+            .flat_map(|b| {
+                b.allows.iter().map(move |a| {
+                    let (line, _) = sources.line_col(a.span.file, a.span.start);
+                    Suppression {
+                        code: a.code.as_str().to_string(),
+                        title: a.code.title().to_string(),
+                        block: format!("{} {}", b.kind(), b.name()),
+                        reason: a.reason.clone(),
+                        source: format!("{}:{line}", sources.get(a.span.file).name),
+                    }
+                })
+            })
+            .collect();
         Ir {
             unit: unit.id.clone(),
             sources: unit.files.iter().map(|f| sources.get(*f).name.clone()).collect(),
@@ -1897,6 +1913,7 @@ impl<'a> Cx<'a> {
             operations: ops,
             warnings,
             revision: None,
+            suppressions,
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct Ir {
     /// (`build --stamp`): a stamp changes with every commit, so it is off by default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// Findings the intent suppresses with a reason (`allow CODE "why"`), in block order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppressions: Vec<Suppression>,
 }
 
 impl Ir {
@@ -43,8 +46,33 @@ impl Ir {
         for w in &mut plan.warnings {
             w.source = w.source_file().to_string();
         }
+        for s in &mut plan.suppressions {
+            s.source = s.source_file().to_string();
+        }
         let json = serde_json::to_vec(&plan).expect("the IR serialises");
         Sha256::digest(json).iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// A lint finding the intent suppresses on one block, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    /// Diagnostic code (`MS0229`).
+    pub code: String,
+    /// The code's title.
+    pub title: String,
+    /// The block: its kind and name (`send_connector "To Partner"`).
+    pub block: String,
+    /// The reason written in the intent.
+    pub reason: String,
+    /// `file:line` of the `allow`.
+    pub source: String,
+}
+
+impl Suppression {
+    /// The intent file of the suppression, without the line (see [`Operation::source_file`]).
+    pub fn source_file(&self) -> &str {
+        source_file(&self.source)
     }
 }
 

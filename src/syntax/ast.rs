@@ -82,6 +82,19 @@ pub enum Entry {
     Setting(Setting),
     /// A nested block.
     Block(Block),
+    /// `allow MS0229 "why"`: a suppression of one code on this block.
+    Allow(Allow),
+}
+
+/// `allow CODE "reason"` inside a block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Allow {
+    /// The code as written (checked against the catalogue by the checker).
+    pub code: Ident,
+    /// Why the finding does not apply, with the span of the string; `None` when missing.
+    pub reason: Option<(String, Span)>,
+    /// The whole suppression.
+    pub span: Span,
 }
 
 /// `name = value`.

@@ -1,6 +1,8 @@
 //! pest → AST. One function per rule; a shape the grammar cannot produce is a bug.
 
-use super::ast::{Block, Comment, Date, Entry, Field, File, Ident, Include, Item, Setting, Value, ValueKind, Word};
+use super::ast::{
+    Allow, Block, Comment, Date, Entry, Field, File, Ident, Include, Item, Setting, Value, ValueKind, Word,
+};
 use crate::diagnostics::{Code, Diag, Diagnostics};
 use crate::source::{FileId, Span};
 use pest::error::{ErrorVariant, InputLocation};
@@ -25,19 +27,37 @@ pub fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> File {
     }
     let blanked = String::from_utf8(bytes).expect("whole characters were replaced by spaces");
     let text = blanked.as_str();
+    // pest keeps a token queue for everything it parses: parsed as one piece, a file of a
+    // few hundred thousand blocks holds gigabytes of tokens. Top-level items are parsed in
+    // chunks instead; any chunk that fails sends the whole file down the error path, so
+    // diagnostics are exactly those of a whole-file parse.
+    let mut items = Vec::new();
+    let mut found = Diagnostics::new();
+    let mut chunked = true;
+    for (start, end) in chunks(text) {
+        let Ok(mut pairs) = Grammar::parse(Rule::file, &text[start..end]) else {
+            chunked = false;
+            break;
+        };
+        let top = pairs.next().expect("grammar: `file` yields one pair");
+        let mut cx = Cx {
+            file,
+            base: start,
+            diags: &mut found,
+        };
+        cx.items(top, &mut items);
+    }
+    if chunked {
+        diags.extend(found);
+        return File { items, comments };
+    }
     match Grammar::parse(Rule::file, text) {
+        // Not expected (a chunk holds whole items), but then the whole file is the answer.
         Ok(mut pairs) => {
             let top = pairs.next().expect("grammar: `file` yields one pair");
-            let mut cx = Cx { file, diags };
+            let mut cx = Cx { file, base: 0, diags };
             let mut items = Vec::new();
-            for pair in top.into_inner() {
-                match pair.as_rule() {
-                    Rule::include => items.push(Item::Include(cx.include(pair))),
-                    Rule::block => items.push(Item::Block(cx.block(pair))),
-                    Rule::EOI => {}
-                    r => unreachable!("grammar: unexpected {r:?} in file"),
-                }
-            }
+            cx.items(top, &mut items);
             File { items, comments }
         }
         Err(_) => {
@@ -246,15 +266,60 @@ fn depth_at(text: &str, pos: usize) -> usize {
     depth
 }
 
+/// Smallest chunk parsed on its own.
+const CHUNK: usize = 64 * 1024;
+
+/// Byte ranges of `text` that each hold whole top-level items: cut after a `}` that closes
+/// a top-level block (outside strings; comments are already blanked) once a chunk is at
+/// least [`CHUNK`] long. Unbalanced text simply yields chunks that fail to parse.
+fn chunks(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let (mut start, mut depth, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => i = super::prescan::string_end(bytes, i),
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 && i + 1 - start >= CHUNK {
+                    out.push((start, i + 1));
+                    start = i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if start < bytes.len() || out.is_empty() {
+        out.push((start, bytes.len()));
+    }
+    out
+}
+
 struct Cx<'d> {
     file: FileId,
+    /// Offset of the parsed chunk in the file.
+    base: usize,
     diags: &'d mut Diagnostics,
 }
 
 impl Cx<'_> {
+    /// The items of a `file` pair.
+    fn items(&mut self, top: Pair<'_, Rule>, out: &mut Vec<Item>) {
+        for pair in top.into_inner() {
+            match pair.as_rule() {
+                Rule::include => out.push(Item::Include(self.include(pair))),
+                Rule::block => out.push(Item::Block(self.block(pair))),
+                Rule::EOI => {}
+                r => unreachable!("grammar: unexpected {r:?} in file"),
+            }
+        }
+    }
+
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, self.base + s.start(), self.base + s.end())
     }
 
     fn ident(&self, pair: Pair<'_, Rule>) -> Ident {
@@ -301,6 +366,7 @@ impl Cx<'_> {
                 }
                 Rule::setting => entries.push(Entry::Setting(self.setting(p))),
                 Rule::block => entries.push(Entry::Block(self.block(p))),
+                Rule::allow => entries.push(Entry::Allow(self.allow(p))),
                 r => unreachable!("grammar: unexpected {r:?} in block"),
             }
         }
@@ -310,6 +376,18 @@ impl Cx<'_> {
             entries,
             span,
         }
+    }
+
+    fn allow(&mut self, pair: Pair<'_, Rule>) -> Allow {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let _kw = inner.next().expect("grammar: allow keyword");
+        let code = self.ident(inner.next().expect("grammar: allow code"));
+        let reason = inner.next().map(|s| {
+            let sp = self.span(&s);
+            (self.string(s), sp)
+        });
+        Allow { code, reason, span }
     }
 
     fn setting(&mut self, pair: Pair<'_, Rule>) -> Setting {
@@ -568,6 +646,8 @@ fn describe(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::file | Rule::EOI => "end of file",
         Rule::include | Rule::kw_include => "`include`",
+        // Suppressions are rare: naming them in every "expected …" inside a block is noise.
+        Rule::allow | Rule::kw_allow => return None,
         Rule::block => "a block",
         Rule::setting => "a setting (`name = value`)",
         Rule::ident => "a name",

@@ -8,6 +8,10 @@ use crate::source::{FileId, Span};
 /// Largest accepted intent file.
 pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
+/// Most blocks one unit may hold, its includes counted (one file is counted before it is
+/// parsed, so an oversized file costs one byte scan).
+pub const MAX_BLOCKS: usize = 2_000_000;
+
 /// Deepest accepted nesting of `{`, `[` and `(`.
 pub(crate) const MAX_DEPTH: usize = 64;
 
@@ -32,7 +36,11 @@ impl DecodeError {
             DecodeError::TooLarge(n) => Diag::new(
                 Code::FileTooLarge,
                 Span::new(file, 0, 0),
-                format!("file is {n} bytes, more than the limit of {MAX_FILE_BYTES}"),
+                if n > MAX_FILE_BYTES + 1 {
+                    format!("file is {n} bytes, more than the limit of {MAX_FILE_BYTES}")
+                } else {
+                    format!("file is larger than the limit of {MAX_FILE_BYTES} bytes")
+                },
             )
             .help("split the estate into several units or libraries"),
             DecodeError::Binary(at) => Diag::new(
@@ -77,8 +85,9 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<String, DecodeError> {
     }
 }
 
-/// Characters that make text display differently from what is compiled.
-fn invisible(c: char) -> Option<&'static str> {
+/// Characters that make text display differently from what is compiled: the name of one,
+/// or `None` for any other character.
+pub fn invisible(c: char) -> Option<&'static str> {
     Some(match c {
         '\u{202A}' => "LEFT-TO-RIGHT EMBEDDING",
         '\u{202B}' => "RIGHT-TO-LEFT EMBEDDING",
@@ -143,6 +152,7 @@ fn depth_ok(text: &str, file: FileId, diags: &mut Diagnostics) -> bool {
     let mut depth = 0usize;
     let mut i = 0;
     let mut opened: Vec<usize> = Vec::new();
+    let mut blocks = 0usize;
     while i < bytes.len() {
         match bytes[i] {
             b'"' => i = string_end(bytes, i),
@@ -152,6 +162,24 @@ fn depth_ok(text: &str, file: FileId, diags: &mut Diagnostics) -> bool {
                 }
             }
             b'{' | b'[' | b'(' => {
+                if depth == 0 && bytes[i] == b'{' {
+                    // At the top level only a block opens a brace.
+                    blocks += 1;
+                    if blocks > MAX_BLOCKS {
+                        diags.push(
+                            Diag::new(
+                                Code::TooManyBlocks,
+                                Span::new(file, i, i + 1),
+                                format!("the file holds more than {MAX_BLOCKS} blocks"),
+                            )
+                            .label(format!("block number {}", MAX_BLOCKS + 1))
+                            .help(
+                                "split the estate into one unit per organization; shared definitions go into libraries",
+                            ),
+                        );
+                        return false;
+                    }
+                }
                 depth += 1;
                 if opened.len() < MAX_DEPTH {
                     opened.push(i);

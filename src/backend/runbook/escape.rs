@@ -27,8 +27,21 @@ pub(crate) fn markdown(s: &str, ctx: Ctx) -> String {
     }
 }
 
+/// Control characters become spaces; invisible and bidirectional formatting characters
+/// (refused by the checker, MS0004/MS0123, and never trusted here) become a visible
+/// `U+202E` so the runbook a change board reads shows them.
 fn controls_to_spaces(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.push(' ');
+        } else if crate::syntax::invisible(c).is_some() {
+            let _ = write!(out, "U+{:04X}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn one_line(s: &str) -> String {
@@ -107,8 +120,9 @@ pub(crate) fn code_block(content: &str, lang: &str, indent: usize) -> String {
     let pad = " ".repeat(indent);
     let mut out = format!("{pad}{fence}{lang}\n");
     for line in content.lines() {
-        // Tabs and other control characters are shown as spaces; nothing else changes.
-        let line: String = line.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        // Tabs and other control characters are shown as spaces, invisible characters as
+        // `U+…`; nothing else changes.
+        let line = controls_to_spaces(line);
         let _ = writeln!(out, "{pad}{line}");
     }
     let _ = writeln!(out, "{pad}{fence}");
@@ -276,10 +290,37 @@ pub(crate) fn ps(s: &str) -> String {
     out
 }
 
-/// A `cmd.exe` argument in double quotes (`"` doubled, `%` and `!` cannot expand inside a
-/// runbook command a person pastes, but `"` would end the argument).
+/// A `cmd.exe` argument for a command a person pastes into a prompt: the one quoting of
+/// user strings in the runbook's `bat` blocks.
+///
+/// - Inside double quotes cmd still expands `%NAME%`, and an interactive prompt has no
+///   escape for `%` inside quotes. So the text is quoted in pieces split at each `%`, and
+///   every `%` stands outside the quotes as `^%`: percent expansion (which runs first) sees
+///   a variable name holding `"` and `^`, which no environment defines, and leaves it; the
+///   caret then makes the `%` literal. `"100"^%" sure"` reaches the program as `100% sure`.
+/// - `"` is doubled inside the quotes: cmd's operators (`&`, `|`, `<`, `>`) stay inside a
+///   quoted stretch, and the C runtime's argument parser reads `""` as one `"`.
+/// - Backslashes before a closing quote are doubled, so `C:\dir\` does not escape it.
+/// - Line breaks and other control characters (refused in names by the checker, MS0123)
+///   become spaces, so one argument can never start a second command.
 pub(crate) fn cmd(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
+    let mut out = String::with_capacity(s.len() + 2);
+    for (i, piece) in s.split('%').enumerate() {
+        if i > 0 {
+            out.push_str("^%");
+        }
+        let body: String = piece
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+            .replace('"', "\"\"");
+        let trailing = body.len() - body.trim_end_matches('\\').len();
+        out.push('"');
+        out.push_str(&body);
+        out.push_str(&"\\".repeat(trailing));
+        out.push('"');
+    }
+    out
 }
 
 /// Text for XML/HTML content and attribute values.
@@ -293,6 +334,9 @@ pub(crate) fn xml(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             c if c.is_control() => out.push(' '),
+            c if crate::syntax::invisible(c).is_some() => {
+                let _ = write!(out, "U+{:04X}", c as u32);
+            }
             c => out.push(c),
         }
     }
@@ -343,6 +387,8 @@ mod tests {
     fn code_spans_cannot_be_closed_early() {
         assert_eq!(markdown("a`b", Ctx::Code), "``a`b``");
         assert_eq!(markdown("`", Ctx::Code), "`` ` ``");
+        assert_eq!(markdown("a\u{202E}b", Ctx::Code), "`aU+202Eb`");
+        assert_eq!(markdown("a\u{200B}b", Ctx::Text), "aU+200Bb");
         assert_eq!(markdown("x\ny", Ctx::Code), "`x y`");
     }
 
@@ -369,6 +415,10 @@ mod tests {
     fn quoting() {
         assert_eq!(ps("it's"), "'it''s'");
         assert_eq!(cmd("a\"b"), "\"a\"\"b\"");
+        assert_eq!(cmd("100% sure"), "\"100\"^%\" sure\"");
+        assert_eq!(cmd("%PATH%"), "\"\"^%\"PATH\"^%\"\"");
+        assert_eq!(cmd("a\nb & c"), "\"a b & c\"");
+        assert_eq!(cmd("C:\\dir\\"), "\"C:\\dir\\\\\"");
         assert_eq!(mermaid("a\"<b>#"), "a#34;#60;b#62;#35;");
     }
 }

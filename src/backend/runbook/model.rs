@@ -105,6 +105,8 @@ pub(crate) struct View {
     pub(crate) rollback: Vec<Undo>,
     pub(crate) retirement: Vec<Md>,
     pub(crate) warnings: Vec<Md>,
+    /// Findings the intent suppresses, each with its reason.
+    pub(crate) suppressions: Vec<Md>,
     pub(crate) files: Vec<Md>,
 }
 
@@ -1290,6 +1292,25 @@ pub(crate) fn build(cx: &Cx, scripts: &[Script], graph: &Graph) -> View {
         rollback,
         retirement,
         warnings: warning_rows,
+        suppressions: ir
+            .suppressions
+            .iter()
+            .map(|s| {
+                md!(
+                    "**",
+                    T(&s.code),
+                    "** (",
+                    T(&s.title),
+                    ") on ",
+                    C(&s.block),
+                    ": ",
+                    T(&s.reason),
+                    " (",
+                    C(s.source_file()),
+                    ")"
+                )
+            })
+            .collect(),
         files,
     }
 }
