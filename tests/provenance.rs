@@ -55,14 +55,21 @@ fn comments_and_layout_change_no_artefact() {
     shifted_copy(dir.path());
     let before = artefacts(&common::examples());
     let after = artefacts(dir.path());
-    assert!(before.len() > 50, "expected the examples' artefacts, got {}", before.len());
+    assert!(
+        before.len() > 50,
+        "expected the examples' artefacts, got {}",
+        before.len()
+    );
     assert_eq!(
         before.keys().collect::<Vec<_>>(),
         after.keys().collect::<Vec<_>>(),
         "same files"
     );
     let changed: Vec<&String> = before.keys().filter(|k| before[*k] != after[*k]).collect();
-    assert!(changed.is_empty(), "artefacts changed by comments/layout only: {changed:?}");
+    assert!(
+        changed.is_empty(),
+        "artefacts changed by comments/layout only: {changed:?}"
+    );
 }
 
 #[test]
@@ -70,6 +77,10 @@ fn the_ir_keeps_the_line() {
     let irs = common::example_irs();
     let op = irs.iter().flat_map(|ir| &ir.operations).next().expect("an operation");
     let (file, line) = op.source.rsplit_once(':').expect("file:line in the IR");
-    assert!(file.ends_with(".mailsec") && line.parse::<u32>().is_ok(), "{}", op.source);
+    assert!(
+        file.ends_with(".mailsec") && line.parse::<u32>().is_ok(),
+        "{}",
+        op.source
+    );
     assert_eq!(op.source_file(), file);
 }

@@ -1091,7 +1091,15 @@ pub(crate) fn build(cx: &Cx, scripts: &[Script], graph: &Graph) -> View {
     let mut warning_rows = Vec::new();
     for w in &ir.warnings {
         let steps: Vec<usize> = w.operations.iter().filter_map(|o| cx.step(o)).collect();
-        let line = md!("**", T(&w.code), "** ", IrText(&w.message), " (", C(w.source_file()), ")");
+        let line = md!(
+            "**",
+            T(&w.code),
+            "** ",
+            IrText(&w.message),
+            " (",
+            C(w.source_file()),
+            ")"
+        );
         for o in &w.operations {
             by_op.entry(o.as_str()).or_default().push(line.clone());
         }
