@@ -6,6 +6,7 @@ mod cli;
 mod exchange;
 mod iis;
 mod ir;
+mod parallel;
 mod provenance;
 mod robustness;
 mod runbook;
