@@ -86,6 +86,16 @@ impl SourceMap {
         id
     }
 
+    /// Renames every file for display (e.g. relative to the repository root); a `None`
+    /// keeps the name. Spans and texts are unchanged.
+    pub fn rename(&mut self, mut name: impl FnMut(&SourceFile) -> Option<String>) {
+        for f in &mut self.files {
+            if let Some(n) = name(f) {
+                f.name = n;
+            }
+        }
+    }
+
     /// The file behind an id.
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]

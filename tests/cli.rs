@@ -201,7 +201,7 @@ fn build_check_reports_drift() {
     assert_eq!(run_s(args(false)).status.code(), Some(0));
     std::fs::write(&src, GOOD.replace("a.x.example", "b.x.example")).unwrap();
     let o = run_s(args(true));
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3), "drift has its own exit status");
     assert!(
         stdout(&o).contains("+      \"fqdn\": \"b.x.example\""),
         "{}",

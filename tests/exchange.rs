@@ -568,7 +568,47 @@ fn s1_order(ir: &Ir) {
     let enable = command("enable/", "Enable-ExchangeCertificate");
     assert_eq!(arg(&enable, "Services"), vec!["SMTP"]);
     assert!(body("enable/").contains("-Thumbprint $certificate[0].Thumbprint"));
-    assert!(body("verify-smtp-cert/").contains("Other certificates are also enabled for SMTP"));
+    // S1-4: the issued certificate is found by the thumbprint of the returned file, never by
+    // the requested subject (the CA rewrites it); import, enable and check all do so.
+    for step in ["import/", "enable/", "verify-smtp-cert/"] {
+        assert!(
+            body(step).contains("Get-MailsecIssuedCertificate -Path $certFile"),
+            "{step} does not read the issued file"
+        );
+        assert!(
+            !body(step).contains("ConvertTo-MailsecDnKey"),
+            "{step} looks the certificate up by subject"
+        );
+    }
+    // S1-3: -Force would replace the internal transport certificate: it is read before and
+    // made the default again after.
+    let enable_body = body("enable/");
+    let before = enable_body
+        .find("$defaultSmtp = Get-MailsecInternalTransportThumbprint")
+        .expect("reads the default SMTP certificate first");
+    let force = enable_body.find("`\n                -Force").expect("-Force");
+    let restore = enable_body
+        .find("-Thumbprint $defaultSmtp -Services 'SMTP' -Force")
+        .expect("restores the default SMTP certificate");
+    assert!(before < force && force < restore);
+    // S1-1: the self-signed setup certificate also holds SMTP on every 2010 hub and cannot
+    // lose it: only another SMTP certificate holding the connector FQDN is an error.
+    let check = body("verify-smtp-cert/");
+    assert!(!check.contains("Only ' + 'one_mail") && !check.contains("take SMTP off"));
+    assert!(
+        check.contains("-contains $connectorFqdn"),
+        "compares the connector FQDN"
+    );
+    // S1-4: the connector's FQDN is the CN of the issued certificate, read at run time.
+    let receive_body = body("receive-connector/");
+    assert!(receive_body.contains("$connectorFqdn = (Get-MailsecIssuedCertificate -Path $issuedFile).GetNameInfo("));
+    assert!(receive_body.contains("-Fqdn $connectorFqdn"));
+    assert!(body("verify-connector/receive/").contains("Fqdn -Expected $connectorFqdn"));
+    // S1-6: the partner root is checked by the chain of the issued certificate, not by the
+    // common name of the guide's test root.
+    let trust_body = body("trust/");
+    let chain = trust_body.find("$chain.Build(").expect("chain check");
+    assert!(!trust_body[..chain].contains("throw ($caFile + ' is the certificate of '"));
     // The receive connector: the four partner addresses, TLS + Basic + Integrated, every
     // permission group but Partners.
     let receive = command("receive-connector/", "New-ReceiveConnector");
@@ -614,6 +654,7 @@ fn s1_order(ir: &Ir) {
         .expect("gate");
     let remove = retire.find("Remove-SendConnector").expect("removal");
     assert!(gate < remove);
+    // S1-5 (guide 10.0): the old connector's cost goes up before the new one is created.
     let order = [
         "import/",
         "enable/",
@@ -621,6 +662,7 @@ fn s1_order(ir: &Ir) {
         "receive-connector/",
         "verify-connector/receive/",
         "restart-transport/",
+        "connector-cost/",
         "send-connector/",
         "verify-connector/send/",
         "retire/send/",
@@ -795,7 +837,8 @@ fn every_command_is_one_the_backend_means_to_run() {
         for f in scripts(&ir) {
             let src = text(&f);
             let tree = parse(src);
-            for cmd in commands(&tree, src) {
+            // `& { ... }` runs a block in a child scope; the commands inside are checked one by one.
+            for cmd in commands(&tree, src).into_iter().filter(|c| !c.name.starts_with('{')) {
                 assert!(
                     allowed.contains(&cmd.name.to_ascii_lowercase()),
                     "{}/{}: unexpected command `{}`",
@@ -844,6 +887,7 @@ fn allowed_commands() -> BTreeSet<String> {
         "Connect-ExchangeOnline",
         // Exchange
         "Get-AcceptedDomain",
+        "Get-ExchangeServer",
         "Get-ExchangeCertificate",
         "New-ExchangeCertificate",
         "Import-ExchangeCertificate",
@@ -859,9 +903,14 @@ fn allowed_commands() -> BTreeSet<String> {
         "Get-SmimeConfig",
         "Set-SmimeConfig",
         "Get-Mailbox",
+        "Get-MailUser",
+        "Get-Recipient",
         "Get-ActiveSyncVirtualDirectory",
         "Set-ActiveSyncVirtualDirectory",
         "Get-ClientAccessServer",
+        "Get-ClientAccessArray",
+        "Get-Service",
+        "Get-ADDomainController",
         "Get-ClientAccessService",
         ".\\RollAlternateServiceAccountPassword.ps1",
         // Active Directory
@@ -884,7 +933,9 @@ fn allowed_commands() -> BTreeSet<String> {
         "Test-MailsecSame",
         "Get-MailsecCredential",
         "Get-MailsecRightHolders",
-        "Assert-MailsecNoDuplicateSpn",
+        "Assert-MailsecSpnUnique",
+        "Get-MailsecIssuedCertificate",
+        "Get-MailsecInternalTransportThumbprint",
     ]
     .iter()
     .map(|s| s.to_ascii_lowercase())
@@ -961,8 +1012,8 @@ fn spns_use_setspn_s_and_ntauth_is_spelled_ntauthca() {
             }
             if f.operations.iter().any(|id| id.starts_with("spn/")) {
                 assert!(
-                    src.contains("Assert-MailsecNoDuplicateSpn\n"),
-                    "{}: no setspn -X",
+                    src.contains("Assert-MailsecSpnUnique -Spn $spn\n"),
+                    "{}: no setspn -Q -F for the registered SPN",
                     f.path
                 );
             }
@@ -1055,5 +1106,120 @@ fn snapshots_of_every_script() {
                 insta::assert_snapshot!(name, body);
             });
         }
+    }
+}
+
+#[test]
+fn activesync_script_sets_the_external_url_the_runbook_sets() {
+    // I-5: the runbook's "by hand" command sets -ExternalUrl; the script must make the same
+    // change, and compare it before.
+    let mut seen = 0;
+    for ir in all_irs() {
+        let files = scripts(&ir);
+        for (id, body) in files.iter().flat_map(sections) {
+            let Some(op) = ir.operations.iter().find(|o| o.id == id) else {
+                continue;
+            };
+            if let Action::ActiveSyncDirectory {
+                external_host: Some(h), ..
+            } = &op.action
+            {
+                let url = format!("'https://{h}/Microsoft-Server-ActiveSync'");
+                assert!(
+                    body.contains(&format!("-ExternalUrl {url}")),
+                    "{}/{id}: sets ExternalUrl",
+                    ir.unit
+                );
+                assert!(
+                    body.contains(&format!("ExternalUrl -Expected {url}")),
+                    "{}/{id}: compares ExternalUrl",
+                    ir.unit
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 3, "the EAS examples declare external hosts, saw {seen}");
+}
+
+#[test]
+fn smime_checks_follow_the_hybrid_object_model() {
+    // S2-1: in Exchange Online an on-premises user is a mail user, not a mailbox: the check
+    // asks what the recipient is first. S2-2: in hybrid, userCertificate counts too, and the
+    // certificate must come from a CA in the uploaded store. S2-4: the store is compared by
+    // thumbprints, not bytes.
+    let irs = example_irs();
+    for unit in ["s2-smime-hybrid", "s2-smime-cloud"] {
+        let ir = irs.iter().find(|i| i.unit == unit).expect("example");
+        let files = scripts(ir);
+        let all: Vec<(&str, &str)> = files.iter().flat_map(sections).collect();
+        let verify: Vec<&str> = all
+            .iter()
+            .filter(|(id, _)| id.starts_with("smime-verify/"))
+            .map(|(_, b)| *b)
+            .collect();
+        assert!(!verify.is_empty(), "{unit}: user checks");
+        for body in verify {
+            let recipient = body.find("Get-Recipient -Identity").expect("recipient type first");
+            let mailbox = body.find("Get-Mailbox -Identity").expect("mailbox");
+            assert!(recipient < mailbox && body.contains("Get-MailUser -Identity"), "{unit}");
+            assert_eq!(
+                body.contains("@($holder.UserCertificate)"),
+                unit == "s2-smime-hybrid",
+                "{unit}: UserCertificate counts in hybrid only"
+            );
+            assert!(
+                body.contains("$issuerNames -contains $_.Issuer"),
+                "{unit}: issuer from the SST"
+            );
+        }
+        let (_, config) = all
+            .iter()
+            .find(|(id, _)| id.starts_with("smime-config/"))
+            .expect("upload");
+        assert!(
+            config.contains("$currentSet -eq $wantedSet") && !config.contains("-ceq $sstBase64"),
+            "{unit}"
+        );
+    }
+}
+
+#[test]
+fn s6_roll_script_runs_in_a_lenient_child_scope_with_the_array_name() {
+    let irs = example_irs();
+    let ir = irs.iter().find(|i| i.unit == "s6-seg-kcd").expect("S6");
+    let files = scripts(ir);
+    let all: Vec<(&str, &str)> = files.iter().flat_map(sections).collect();
+    let (_, asa) = all.iter().find(|(id, _)| id.starts_with("asa/")).expect("ASA step");
+    // S6-3: Microsoft's script under neither StrictMode nor Stop, given the array's name.
+    let block = asa.find("& {").expect("child scope");
+    let off = asa.find("Set-StrictMode -Off").expect("strict mode off");
+    let roll = asa.find(".\\RollAlternateServiceAccountPassword.ps1").expect("roll");
+    assert!(block < off && off < roll);
+    assert!(asa.contains("$ErrorActionPreference = 'Continue'"));
+    assert!(asa.contains("-ToArrayMembers $casArrayName"));
+    assert!(asa.contains("$casArrayName = [string]$casArray[0].Name"));
+    // S6-4: prerequisites checked before the roll.
+    for pre in [
+        "'MSExchangeServiceHost'",
+        "Get-ADDomainController -Filter *",
+        "AdminDisplayVersion",
+    ] {
+        assert!(asa.find(pre).is_some_and(|p| p < roll), "{pre} before the roll");
+    }
+    // S6-5: the SPNs this change owns are checked forest-wide one by one (setspn -Q -F); the
+    // forest-wide duplicate scan only reports.
+    let (_, dup) = all
+        .iter()
+        .find(|(id, _)| id.starts_with("verify-spn/"))
+        .expect("SPN check");
+    assert!(dup.contains("Assert-MailsecSpnUnique -Spn 'http/casarray.corp.contoso.com'"));
+    assert!(dup.contains("setspn.exe -X -F") && dup.contains("Write-Warning ('setspn -X -F"));
+    // S6-7: only the SPN registered on the ASA is delegated.
+    for (id, body) in all.iter().filter(|(id, _)| id.starts_with("delegation/")) {
+        assert!(
+            !body.contains("http/CASARRAY"),
+            "{id}: short array SPN is never registered"
+        );
     }
 }

@@ -845,7 +845,8 @@ fn s3_s4_s5_eas_servers_get_certificate_mapping_ssl_and_read_ahead() {
     let irs = example_irs();
     let eas = format!("Default Web Site/{EAS}");
     let s3 = iis(unit(&irs, "s3-eas-client-certs"));
-    assert_certificate_auth(&s3, "exch1", &eas, ClientCerts::Accept, true);
+    // Ruling (b): "certificate and password" requires the certificate (Basic stays on).
+    assert_certificate_auth(&s3, "exch1", &eas, ClientCerts::Require, true);
     for name in ["s4-ws1-scep", "s5-ws1-adcs"] {
         let files = iis(unit(&irs, name));
         assert_certificate_auth(&files, "eas01", &eas, ClientCerts::Require, false);

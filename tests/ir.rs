@@ -176,3 +176,131 @@ fn rendering_targets_together_equals_rendering_each() {
         assert_eq!(together, each, "{}", ir.unit);
     }
 }
+
+/// The IR of one example unit.
+fn example(unit: &str) -> mailsec::ir::Ir {
+    example_irs()
+        .into_iter()
+        .find(|i| i.unit == unit)
+        .unwrap_or_else(|| panic!("example unit {unit}"))
+}
+
+#[test]
+fn certificate_and_password_requires_the_certificate() {
+    // Ruling (b): "certificate and password" = certificate Required, Basic on (fallback
+    // identity, not two-factor); only the explicit "certificate or password" accepts.
+    let ir = example("s3-eas-client-certs");
+    let eas = ir
+        .operations
+        .iter()
+        .find_map(|o| match &o.action {
+            Action::ActiveSyncDirectory {
+                client_cert_auth,
+                basic,
+                ..
+            } => Some((client_cert_auth.clone(), *basic)),
+            _ => None,
+        })
+        .expect("S3 sets ActiveSync authentication");
+    assert_eq!(eas, ("Required".to_string(), true));
+    let iis = ir
+        .operations
+        .iter()
+        .find_map(|o| match &o.action {
+            Action::IisClientCertificates {
+                client_certs, basic, ..
+            } => Some((*client_certs, *basic)),
+            _ => None,
+        })
+        .expect("S3 configures IIS");
+    assert_eq!(iis, (mailsec::ir::ClientCerts::Require, true));
+
+    let text = std::fs::read_to_string(crate::common::root().join("tests/ui/ms0235-certificate-or-password.mailsec"))
+        .expect("ui case");
+    let c = compile_text("or.mailsec", &text);
+    assert!(c.diags.iter().any(|d| d.code.as_str() == "MS0235"), "warned");
+    let ir = c.ir.expect("a warning still lowers");
+    for o in &ir.operations {
+        match &o.action {
+            Action::ActiveSyncDirectory {
+                client_cert_auth,
+                basic,
+                ..
+            } => assert_eq!((client_cert_auth.as_str(), *basic), ("Accepted", true)),
+            Action::IisClientCertificates {
+                client_certs, basic, ..
+            } => {
+                assert_eq!((*client_certs, *basic), (mailsec::ir::ClientCerts::Accept, true));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn ntauth_only_where_certificates_map_to_logons_and_gated_for_foreign_cas() {
+    // S2-3: the hybrid S/MIME unit includes a library authority with `ntauth = true`, but
+    // S/MIME maps no certificate to a logon: no NTAuth publication.
+    for unit in ["s2-smime-hybrid", "s2-smime-cloud"] {
+        let ir = example(unit);
+        assert!(
+            !ir.operations
+                .iter()
+                .any(|o| matches!(o.action, Action::PublishNtAuth { .. })),
+            "{unit} publishes to NTAuth"
+        );
+    }
+    // S3-3: the managed PKI is not ours: its publication waits for an approval.
+    let ir = example("s3-eas-client-certs");
+    let ntauth = ir
+        .operations
+        .iter()
+        .find(|o| matches!(o.action, Action::PublishNtAuth { .. }))
+        .expect("S3 maps by UPN and publishes");
+    assert!(matches!(&ntauth.gate, Some(Gate::Approval { text }) if text.contains("PKI owner")));
+    // S3-4: the NTAuth cache is checked where the certificates are mapped: exch1.
+    let mapping = ir
+        .operations
+        .iter()
+        .find(|o| matches!(&o.action, Action::CertificateMapping { mapping, .. } if mapping == "upn"))
+        .expect("UPN mapping check");
+    assert_eq!(mapping.host, "exch1");
+    // the KDC's strong-mapping events are read after the test, on a domain controller.
+    let kdc = ir
+        .operations
+        .iter()
+        .find(|o| o.id == "kdc-strong-mapping")
+        .expect("KDC event check");
+    assert_eq!((kdc.host.as_str(), kdc.mode), ("dc01", Mode::Verify));
+    assert!(matches!(&kdc.action, Action::Check { command, .. } if command.contains("Id = 39, 40, 41")));
+}
+
+#[test]
+fn strong_mappings_and_recorded_approvals_are_not_warned() {
+    let text = std::fs::read_to_string(crate::common::root().join("tests/ui/ms0238-partner-ca-in-ntauth.mailsec"))
+        .expect("ui case");
+    let codes = |t: &str| -> Vec<String> {
+        compile_text("unit.mailsec", t)
+            .diags
+            .iter()
+            .map(|d| d.code.as_str().to_string())
+            .collect()
+    };
+    // The UPN mapping there is strong (`strong = sid_extension`); only the approval is missing.
+    assert_eq!(codes(&text), vec!["MS0238"]);
+    let approved = text.replace(
+        "  ntauth      = true\n",
+        "  ntauth      = true\n  ntauth_approval = \"PKI owner: the hierarchy is ours alone\"\n",
+    );
+    assert!(codes(&approved).is_empty(), "{:?}", codes(&approved));
+    // Without `strong`, UPN mapping is weak.
+    let weak = approved.replace("  strong    = sid_extension\n", "");
+    assert_eq!(codes(&weak), vec!["MS0236"]);
+    // One-to-one by issuer and serial number is strong; by issuer and subject it is not.
+    let one = approved.replace(
+        "  kind      = upn\n  authority = mpki_users\n  strong    = sid_extension\n",
+        "  kind      = one_to_one\n  authority = mpki_users\n  subject   = \"CN=Megan\"\n  account   = \"CONTOSO\\\\megan\"\n  strong    = issuer_serial\n",
+    );
+    assert!(codes(&one).is_empty(), "{:?}", codes(&one));
+    assert_eq!(codes(&one.replace("  strong    = issuer_serial\n", "")), vec!["MS0236"]);
+}

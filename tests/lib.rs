@@ -2,13 +2,18 @@
 
 mod common;
 
+mod ci;
 mod cli;
+mod diff;
 mod exchange;
+mod fmt;
 mod iis;
 mod ir;
 mod parallel;
 mod provenance;
+mod reference;
 mod robustness;
 mod runbook;
 mod syntax;
 mod ui;
+mod workspace_one;

@@ -372,6 +372,8 @@ fn user_strings_cannot_create_elements() {
                     in_string = false;
                     benign_text.push(c);
                 }
+                // A request template subject stays a distinguished name (MS0261).
+                '=' if benign_text.ends_with("\"CN") => benign_text.push(c),
                 '<' | '>' | '[' | ']' | '(' | ')' | '|' | '*' | '`' | '#' | '&' | '!' | '_' | '=' => {
                     benign_text.push('x')
                 }
@@ -936,4 +938,26 @@ fn snapshots_of_every_example() {
             insta::assert_snapshot!(format!("{}.html", ir.unit), html);
         });
     }
+}
+
+#[test]
+fn s6_asa_rollback_klist_and_tcb_follow_microsoft() {
+    let irs = example_irs();
+    let (md, _) = runbook(unit(&irs, "s6-seg-kcd"));
+    // S6-2: the roll script cannot remove an ASA; Set-ClientAccessServer does, per member.
+    assert!(md.contains("Set-ClientAccessServer -Identity 'cas01' -RemoveAlternateServiceAccountCredentials"));
+    assert!(md.contains("Set-ClientAccessServer -Identity 'cas02' -RemoveAlternateServiceAccountCredentials"));
+    assert!(!md.contains("RollAlternateServiceAccountPassword.ps1 -ToArrayMembers 'casarray.corp.contoso.com'"));
+    assert!(!md.contains("-ToArrayMembers 'casarray.corp.contoso.com' -RemoveAlternateServiceAccountCredentials"));
+    // S6-4: the prerequisites of the roll.
+    assert!(md.contains("MSExchangeServiceHost"));
+    // S6-6: the SEG's pool runs as Network Service (0x3e4).
+    assert!(md.contains("klist -li 0x3e4 purge"));
+    // S6-7: the array name is delegated in the form registered on the ASA only.
+    assert!(
+        !md.contains("http/CASARRAY"),
+        "short array SPN delegated but never registered"
+    );
+    // S6-8: what TCB for Network Service means.
+    assert!(md.contains("to every service on `seg01` that runs as Network Service"));
 }

@@ -141,7 +141,10 @@ fn syntax_errors_speak_plain_words() {
         ("server a {\n  fqdn = \"abc\n}\n", "unterminated string"),
         ("server a {\n  fqdn: \"x\"\n}\n", "`=`"),
         ("server a {\n  fqdn = \n}\n", "expected a value"),
-        ("server a {\n  fqdn = \"x\"\n", "found end of file"),
+        (
+            "server a {\n  fqdn = \"x\"\n",
+            "missing `}` to close `server a` before the end of the file",
+        ),
         ("server a { roles = [eas, }\n", "expected a value"),
     ] {
         let (_, diags, _) = parse(text);

@@ -4,6 +4,7 @@
 mod exchange;
 mod iis;
 mod runbook;
+mod workspace_one;
 
 use crate::ir::{Action, HostKind, Ir, Mode, Operation};
 use serde::Serialize;
@@ -18,7 +19,7 @@ pub enum Target {
     Iis,
     /// Forefront TMG export XML.
     Tmg,
-    /// Workspace ONE CA, template and profile XML.
+    /// Workspace ONE device profiles (iOS plist XML) and console/API definitions.
     WorkspaceOne,
     /// Human-readable runbook (Markdown and HTML).
     Runbook,
@@ -51,7 +52,8 @@ impl Target {
             Target::Exchange => exchange::BUILT,
             Target::Iis => iis::BUILT,
             Target::Runbook => runbook::BUILT,
-            Target::Tmg | Target::WorkspaceOne => false,
+            Target::WorkspaceOne => workspace_one::BUILT,
+            Target::Tmg => false,
         }
     }
 }
@@ -87,7 +89,8 @@ pub fn render(target: Target, ir: &Ir) -> Result<Vec<OutputFile>, BackendError> 
         Target::Exchange => exchange::render(ir),
         Target::Iis => iis::render(ir),
         Target::Runbook => runbook::render(ir),
-        Target::Tmg | Target::WorkspaceOne => Err(BackendError {
+        Target::WorkspaceOne => workspace_one::render(ir),
+        Target::Tmg => Err(BackendError {
             target: target.name(),
             message: "this target is not built yet".into(),
         }),

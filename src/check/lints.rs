@@ -413,7 +413,10 @@ fn iis_blocks<'a>(unit: &'a Unit, server: &'a str) -> impl Iterator<Item = &'a C
 }
 
 fn wants_certs(b: &Checked) -> bool {
-    matches!(b.text("auth"), Some("certificate" | "certificate_and_password"))
+    matches!(
+        b.text("auth"),
+        Some("certificate" | "certificate_and_password" | "certificate_or_password")
+    )
 }
 
 /// Largest uploadReadAheadSize IIS accepts (a uint limited to 31 bits in the schema).

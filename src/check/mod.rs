@@ -4,8 +4,11 @@
 pub mod access;
 mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
+pub(crate) mod mapping;
+pub mod reference;
 pub(crate) mod schema;
 mod validate;
+mod ws1;
 
 pub use validate::Checked;
 
@@ -398,6 +401,8 @@ pub(crate) fn check_blocks(
     // Lints read only settings that validated and names that resolved, so they can run
     // alongside structural errors and every problem is reported in one run.
     lints::run(&unit, diags);
+    ws1::run(&unit, diags);
+    mapping::run(&unit, diags);
     unit
 }
 

@@ -207,8 +207,15 @@ pub(crate) const USAGES: &[&str] = &["custom", "internet", "internal", "partner"
 pub(crate) const TLS_AUTH_LEVELS: &[&str] = &["encryption_only", "certificate_validation", "domain_validation"];
 pub(crate) const SMIME_MODES: &[&str] = &["cloud", "hybrid", "on_premises"];
 pub(crate) const SMIME_CLIENTS: &[&str] = &["outlook", "owa", "eas", "windows_phone"];
-pub(crate) const EAS_AUTH: &[&str] = &["password", "certificate_and_password", "certificate"];
+pub(crate) const EAS_AUTH: &[&str] = &[
+    "password",
+    "certificate_and_password",
+    "certificate_or_password",
+    "certificate",
+];
 pub(crate) const MAPPING_KINDS: &[&str] = &["one_to_one", "many_to_one", "upn"];
+/// How mapped certificates are bound strongly to their account (KB5014754).
+pub(crate) const STRONG_MAPPINGS: &[&str] = &["sid_extension", "issuer_serial", "ski", "sha1_public_key"];
 pub(crate) const LISTENER_AUTH: &[&str] = &["client_certificate", "basic", "forms", "none"];
 pub(crate) const RULE_SERVICES: &[&str] = &["activesync", "owa", "outlook_anywhere"];
 pub(crate) const RULE_DELEGATION: &[&str] = &["kerberos", "basic", "none"];
@@ -269,6 +276,7 @@ pub(crate) const BLOCKS: &[BlockSpec] = &[
             opt("common_name", Ty::Str),
             opt("parent", Ty::Ref(&["authority"])),
             opt("ntauth", Ty::Bool),
+            opt("ntauth_approval", Ty::Str),
             opt("cdp", Ty::List(&Ty::Url)),
             opt("aia", Ty::List(&Ty::Url)),
             opt("server", Ty::Ref(&["server"])),
@@ -379,6 +387,7 @@ pub(crate) const BLOCKS: &[BlockSpec] = &[
             req("authority", Ty::Ref(&["authority"])),
             opt("account", Ty::Str),
             opt("subject", Ty::Str),
+            opt("strong", Ty::Enum(STRONG_MAPPINGS)),
             opt("domain_controller", Ty::Ref(&["server"])),
         ],
     },
@@ -495,6 +504,7 @@ pub(crate) const BLOCKS: &[BlockSpec] = &[
             opt("domain", Ty::Lookup),
             opt("username", Ty::Lookup),
             opt("email", Ty::Lookup),
+            opt("trust", Ty::List(&Ty::Ref(&["authority"]))),
         ],
     },
 ];

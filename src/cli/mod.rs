@@ -1,5 +1,7 @@
 //! The command line: parses arguments, runs the driver, prints diagnostics, writes files.
 
+mod diff;
+mod fmt;
 mod output;
 
 use crate::backend::Target;
@@ -20,6 +22,9 @@ pub struct Cli {
     /// Colour in human output (`NO_COLOR` also turns it off).
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     pub color: Color,
+    /// No status lines (summaries, notes, "wrote N files"); diagnostics and errors still print.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -32,6 +37,8 @@ pub enum MessageFormat {
     Human,
     /// One JSON object per diagnostic on stdout.
     Json,
+    /// One SARIF 2.1.0 log on stdout, for code-scanning services.
+    Sarif,
 }
 
 /// Colour choice.
@@ -83,10 +90,50 @@ pub enum Command {
         /// Do not write: fail if `--out` differs from what would be written.
         #[arg(long)]
         check: bool,
+        /// Record the intent's revision (`git describe --always --dirty`) in the runbook and
+        /// the IR. Off by default: a stamp changes with every commit.
+        #[arg(long)]
+        stamp: bool,
         /// Treat warnings as errors.
         #[arg(long, value_name = "warnings", value_parser = ["warnings"])]
         deny: Option<String>,
     },
+    /// Compare the artefacts two revisions of the intent generate (exit 0 equal, 1 different, 2 error).
+    ///
+    /// Each side is a file or directory, or a git revision written `<rev>:<path>`;
+    /// `--git <rev> <path>` compares <path> at <rev> with the working tree.
+    Diff {
+        /// The old side (or, with `--git`, the path compared).
+        old: String,
+        /// The new side.
+        new: Option<String>,
+        /// Take the old side from this git revision of the single path given.
+        #[arg(long, value_name = "REV")]
+        git: Option<String>,
+        /// Only the summary, with per-file line counts; no diff text.
+        #[arg(long)]
+        stat: bool,
+        /// Targets to compare (repeatable); all built targets when omitted.
+        #[arg(long = "target", short = 't', value_enum)]
+        targets: Vec<Target>,
+    },
+    /// Rewrite intent files in the canonical layout (comments kept); `--check` only lists them.
+    Fmt {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write nothing; exit 3 with a diff if a file is not in the canonical layout.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout: `mailsec man > mailsec.1`.
+    Man,
     /// Explain a diagnostic code.
     Explain {
         /// The code, like MS0201.
@@ -103,6 +150,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_INPUT: u8 = 1;
 /// Exit code: usage or I/O problem.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code of `build --check`: the intent is fine but `--out` is not what it generates.
+pub const EXIT_DRIFT: u8 = 3;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
@@ -119,6 +168,12 @@ pub fn main() -> ExitCode {
 struct Printer {
     format: MessageFormat,
     opts: RenderOptions,
+    quiet: bool,
+    /// SARIF results gathered until [`Printer::finish`] prints the log.
+    sarif: std::cell::RefCell<Vec<serde_json::Value>>,
+    /// Repository roots found for source directories (diagnostic paths are shown relative
+    /// to the repository, so CI annotations land on the right file).
+    repos: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<PathBuf>>>,
 }
 
 impl Printer {
@@ -132,6 +187,58 @@ impl Printer {
         Printer {
             format: cli.message_format,
             opts: RenderOptions { color, width: 100 },
+            quiet: cli.quiet,
+            sarif: std::cell::RefCell::default(),
+            repos: std::cell::RefCell::default(),
+        }
+    }
+
+    /// A status line for people: stderr, human mode only, not with `--quiet`.
+    fn status(&self, line: &str) {
+        if !self.machine() && !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// Whether stdout carries a machine-readable stream that nothing else may enter.
+    fn machine(&self) -> bool {
+        self.format != MessageFormat::Human
+    }
+
+    /// The repository (a directory holding `.git`) around `dir`, cached.
+    fn repo_of(&self, dir: &std::path::Path) -> Option<PathBuf> {
+        let mut repos = self.repos.borrow_mut();
+        repos
+            .entry(dir.to_path_buf())
+            .or_insert_with(|| dir.ancestors().find(|a| a.join(".git").exists()).map(PathBuf::from))
+            .clone()
+    }
+
+    /// The sources of a compiled file with names relative to the repository root when the
+    /// file is inside one (else the compile-root-relative names are kept).
+    fn display_sources(&self, c: &Compiled) -> crate::source::SourceMap {
+        let mut sources = c.sources.clone();
+        sources.rename(|f| {
+            let repo = self.repo_of(f.path.parent()?)?;
+            let rel = f.path.strip_prefix(&repo).ok()?;
+            Some(
+                rel.components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            )
+        });
+        sources
+    }
+
+    /// Prints what was gathered for the end of the run (the SARIF log).
+    fn finish(&self) {
+        if self.format == MessageFormat::Sarif {
+            let results = std::mem::take(&mut *self.sarif.borrow_mut());
+            let log = crate::diagnostics::sarif::log(results);
+            let mut out = std::io::stdout().lock();
+            let _ = serde_json::to_writer_pretty(&mut out, &log);
+            let _ = writeln!(out);
         }
     }
 
@@ -145,6 +252,10 @@ impl Printer {
         let mut err = stderr.lock();
         let mut out = stdout.lock();
         for c in compiled {
+            if c.diags.iter().next().is_none() {
+                continue;
+            }
+            let sources = self.display_sources(c);
             for d in c.diags.iter() {
                 let key = (
                     c.sources.get(d.span.file).name.clone(),
@@ -167,11 +278,16 @@ impl Printer {
                 }
                 match self.format {
                     MessageFormat::Human => {
-                        let _ = write!(err, "{}", render_human(&d, &c.sources, self.opts));
+                        let _ = write!(err, "{}", render_human(&d, &sources, self.opts));
                         let _ = writeln!(err);
                     }
                     MessageFormat::Json => {
-                        let _ = writeln!(out, "{}", render_json(&d, &c.sources));
+                        let _ = writeln!(out, "{}", render_json(&d, &sources));
+                    }
+                    MessageFormat::Sarif => {
+                        self.sarif
+                            .borrow_mut()
+                            .push(crate::diagnostics::sarif::result(&d, &sources));
                     }
                 }
             }
@@ -180,7 +296,7 @@ impl Printer {
     }
 
     fn summary(&self, verb: &str, units: usize, libraries: usize, errors: usize, warnings: usize) {
-        if self.format == MessageFormat::Json {
+        if self.machine() {
             return;
         }
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
@@ -196,7 +312,7 @@ impl Printer {
                 plural(warnings, "warning")
             );
         } else {
-            eprintln!("{verb}: {what}, {}", plural(warnings, "warning"));
+            self.status(&format!("{verb}: {what}, {}", plural(warnings, "warning")));
         }
     }
 
@@ -208,8 +324,31 @@ impl Printer {
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: &Cli) -> u8 {
     let printer = Printer::new(cli);
+    let code = run_command(cli, &printer);
+    printer.finish();
+    code
+}
+
+fn run_command(cli: &Cli, printer: &Printer) -> u8 {
     match &cli.command {
         Command::Explain { code, list } => explain(code.as_deref(), *list),
+        Command::Fmt { paths, check } => fmt::fmt(printer, paths, *check),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "mailsec", &mut out);
+            write_stdout(printer, &out)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out) {
+                Ok(()) => write_stdout(printer, &out),
+                Err(e) => {
+                    printer.fail(&format!("cannot render the manual page: {e}"));
+                    EXIT_USAGE
+                }
+            }
+        }
         Command::Check { paths, deny } => {
             let compiled = match driver::discover(paths).and_then(|i| driver::compile_all(&i)) {
                 Ok(c) => c,
@@ -233,8 +372,49 @@ pub fn run(cli: &Cli) -> u8 {
             targets,
             emit,
             check,
+            stamp,
             deny,
-        } => output::build(&printer, paths, out, targets, *emit, *check, deny.is_some()),
+        } => output::build(
+            printer,
+            paths,
+            out,
+            targets,
+            output::Options {
+                emit: *emit,
+                check: *check,
+                stamp: *stamp,
+                deny: deny.is_some(),
+            },
+        ),
+        Command::Diff {
+            old,
+            new,
+            git,
+            stat,
+            targets,
+        } => diff::diff(
+            printer,
+            &diff::DiffArgs {
+                old,
+                new: new.as_deref(),
+                git: git.as_deref(),
+                stat: *stat,
+                targets,
+            },
+        ),
+    }
+}
+
+/// Writes generated text to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(printer: &Printer, bytes: &[u8]) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            printer.fail(&format!("cannot write to stdout: {e}"));
+            EXIT_USAGE
+        }
     }
 }
 

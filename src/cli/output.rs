@@ -1,7 +1,7 @@
 //! `mailsec build`: renders in memory, then either compares with `--out` (`--check`) or
 //! replaces `--out` atomically, so a failed build never leaves half an output behind.
 
-use super::{Emit, Printer, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
+use super::{Emit, Printer, EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
 use crate::backend::{OutputFile, Target};
 use crate::driver::{self, Compiled};
 use serde::Serialize;
@@ -30,16 +30,22 @@ struct ManifestEntry<'a> {
     sources: &'a [String],
 }
 
-pub(super) fn build(
-    printer: &Printer,
-    paths: &[PathBuf],
-    out: &Path,
-    targets: &[Target],
-    emit: Emit,
-    check: bool,
-    deny: bool,
-) -> u8 {
-    let compiled = match driver::discover(paths).and_then(|i| driver::compile_all(&i)) {
+/// How `build` runs.
+pub(super) struct Options {
+    pub emit: Emit,
+    pub check: bool,
+    pub stamp: bool,
+    pub deny: bool,
+}
+
+pub(super) fn build(printer: &Printer, paths: &[PathBuf], out: &Path, targets: &[Target], options: Options) -> u8 {
+    let Options {
+        emit,
+        check,
+        stamp,
+        deny,
+    } = options;
+    let mut compiled = match driver::discover(paths).and_then(|i| driver::compile_all(&i)) {
         Ok(c) => c,
         Err(e) => {
             printer.fail(&e.to_string());
@@ -51,6 +57,10 @@ pub(super) fn build(
     printer.summary("build", units, compiled.len() - units, errors, warnings);
     if errors > 0 {
         return EXIT_INPUT;
+    }
+    let narrowed = !targets.is_empty() && emit == Emit::Artefacts;
+    if stamp {
+        stamp_revisions(&mut compiled);
     }
     let targets = match select_targets(printer, targets, emit) {
         Ok(t) => t,
@@ -71,27 +81,38 @@ pub(super) fn build(
     let manifest = manifest(&compiled, &tree, &targets, emit);
     tree.insert(MANIFEST.to_string(), manifest);
     if check {
-        return match compare(out, &tree) {
+        // With `--target`, only the selected targets' files are this build's concern: the
+        // other targets' files and the whole-build manifest are left out of the comparison.
+        let names: Vec<&str> = targets.iter().map(|t| t.name()).collect();
+        let in_scope = |p: &str| !narrowed || p.split('/').nth(1).is_some_and(|t| names.contains(&t));
+        return match compare(out, &tree, &in_scope) {
             Ok(diffs) if diffs.is_empty() => {
-                if printer.format == super::MessageFormat::Human {
-                    eprintln!(
-                        "build --check: `{}` is up to date ({} files)",
-                        out.display(),
-                        tree.len()
-                    );
-                }
+                printer.status(&format!(
+                    "build --check: `{}` is up to date ({} files)",
+                    out.display(),
+                    tree.len()
+                ));
                 EXIT_OK
             }
             Ok(diffs) => {
+                // The diff is for people: on stdout in human mode, on stderr when stdout
+                // carries JSON or SARIF, which nothing else may enter.
+                let mut text = String::new();
                 for d in &diffs {
-                    println!("{d}");
+                    text.push_str(d);
+                    text.push('\n');
+                }
+                if printer.machine() {
+                    eprint!("{text}");
+                } else {
+                    print!("{text}");
                 }
                 eprintln!(
                     "error: `{}` differs from what the intent generates in {} places; run `mailsec build` to update it",
                     out.display(),
                     diffs.len()
                 );
-                EXIT_INPUT
+                EXIT_DRIFT
             }
             Err(e) => {
                 printer.fail(&format!("cannot read `{}`: {e}", out.display()));
@@ -101,15 +122,46 @@ pub(super) fn build(
     }
     match replace_dir(out, &tree) {
         Ok(()) => {
-            if printer.format == super::MessageFormat::Human {
-                eprintln!("wrote {} files to `{}`", tree.len(), out.display());
-            }
+            printer.status(&format!("wrote {} files to `{}`", tree.len(), out.display()));
             EXIT_OK
         }
         Err(e) => {
             printer.fail(&e);
             EXIT_USAGE
         }
+    }
+}
+
+/// Sets each unit's revision to `git describe --always --dirty` of its entry file's
+/// directory (asked once per directory); units outside a repository stay unstamped.
+fn stamp_revisions(compiled: &mut [Compiled]) {
+    let mut cache: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
+    for c in compiled.iter_mut() {
+        let Some(dir) = c
+            .sources
+            .files()
+            .next()
+            .and_then(|(_, f)| f.path.parent())
+            .map(Path::to_path_buf)
+        else {
+            continue;
+        };
+        let Some(ir) = c.ir.as_mut() else { continue };
+        ir.revision = cache
+            .entry(dir)
+            .or_insert_with_key(|dir| {
+                let out = std::process::Command::new("git")
+                    .arg("-C")
+                    .arg(dir)
+                    .args(["describe", "--always", "--dirty", "--tags"])
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .output()
+                    .ok()?;
+                let rev = String::from_utf8(out.stdout).ok()?.trim().to_string();
+                (out.status.success() && !rev.is_empty()).then_some(rev)
+            })
+            .clone();
     }
 }
 
@@ -124,8 +176,11 @@ fn select_targets(printer: &Printer, requested: &[Target], emit: Emit) -> Result
             .filter(|t| !t.is_built())
             .map(Target::name)
             .collect();
-        if !skipped.is_empty() && printer.format == super::MessageFormat::Human {
-            eprintln!("note: not built yet in this version, skipped: {}", skipped.join(", "));
+        if !skipped.is_empty() {
+            printer.status(&format!(
+                "note: not built yet in this version, skipped: {}",
+                skipped.join(", ")
+            ));
         }
         if built.is_empty() {
             printer.fail("no target is built yet in this version; use `--emit ir` to write the plan");
@@ -149,7 +204,7 @@ fn select_targets(printer: &Printer, requested: &[Target], emit: Emit) -> Result
     Ok(out)
 }
 
-fn render(compiled: &[Compiled], targets: &[Target], emit: Emit) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub(super) fn render(compiled: &[Compiled], targets: &[Target], emit: Emit) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut files = Vec::new();
     for c in compiled {
         let Some(ir) = &c.ir else { continue };
@@ -219,13 +274,27 @@ fn safe_relative(p: &str) -> bool {
     !p.is_empty() && !p.contains('\\') && path.components().all(|c| matches!(c, Component::Normal(_)))
 }
 
-/// Differences between `out` and the expected tree, as printable text (unified diffs).
-fn compare(out: &Path, tree: &BTreeMap<String, Vec<u8>>) -> io::Result<Vec<String>> {
+/// Whether two file contents are the same up to line endings: a checkout with
+/// `core.autocrlf=true` turns LF into CRLF (and CRLF files may come back as LF), which is
+/// not drift.
+fn same_text(have: &[u8], want: &[u8]) -> bool {
+    fn lf(b: &[u8]) -> impl Iterator<Item = u8> + '_ {
+        b.iter()
+            .enumerate()
+            .filter(move |&(i, &c)| !(c == b'\r' && b.get(i + 1) == Some(&b'\n')))
+            .map(|(_, &c)| c)
+    }
+    have == want || lf(have).eq(lf(want))
+}
+
+/// Differences between `out` and the expected tree, as printable text (unified diffs),
+/// limited to the paths `in_scope` accepts.
+fn compare(out: &Path, tree: &BTreeMap<String, Vec<u8>>, in_scope: &dyn Fn(&str) -> bool) -> io::Result<Vec<String>> {
     let mut diffs = Vec::new();
     let existing = if out.is_dir() { list(out)? } else { Vec::new() };
-    for (path, want) in tree {
+    for (path, want) in tree.iter().filter(|(p, _)| in_scope(p)) {
         match fs::read(out.join(path)) {
-            Ok(have) if have == *want => {}
+            Ok(have) if same_text(&have, want) => {}
             Ok(have) => {
                 let (a, b) = (String::from_utf8_lossy(&have), String::from_utf8_lossy(want));
                 let diff = similar::TextDiff::from_lines(a.as_ref(), b.as_ref());
@@ -240,7 +309,7 @@ fn compare(out: &Path, tree: &BTreeMap<String, Vec<u8>>) -> io::Result<Vec<Strin
             Err(e) => return Err(e),
         }
     }
-    for p in existing {
+    for p in existing.into_iter().filter(|p| in_scope(p)) {
         if !tree.contains_key(&p) {
             diffs.push(format!("extra: {p}"));
         }

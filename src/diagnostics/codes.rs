@@ -457,4 +457,99 @@ intermediates into LocalMachine\\CA) nor check the chain. Name the authority tha
     SingleKdc = "MS0228", Warning, "a single domain controller is a single point of failure",
 "Kerberos constrained delegation needs a KDC for every request; with one declared domain
 controller, its outage stops all ActiveSync traffic through the gateway.";
+
+    CertificateOrPassword = "MS0235", Warning, "`certificate_or_password` lets devices in without a certificate",
+"`auth = certificate_or_password` sets ActiveSync client certificates to *Accepted*: a device
+that presents a certificate is mapped by it, a device without one keeps syncing with its
+password alone. Microsoft notes that accepted (optional) client certificates do not work
+consistently across ActiveSync devices. Use it only while a fleet migrates; afterwards use
+`certificate_and_password` (certificate required, password as fallback identity - not
+two-factor) or `certificate` (certificate only).";
+
+    WeakCertificateMapping = "MS0236", Warning, "certificate mapping is weak under KB5014754",
+"Since the Full Enforcement of KB5014754 (February 2025), domain controllers refuse weak
+certificate mappings, and IIS's Active Directory mapping goes through them (Schannel, S4U2Self).
+Weak are: UPN mapping of certificates without the SID security extension (every third-party
+certificate, and certificates whose subject is supplied in the request, as NDES and Workspace
+ONE requests are), issuer-only (many-to-one) mappings, and issuer-and-subject one-to-one
+mappings. Strong are: certificates carrying the user's SID (`strong = sid_extension`), or an
+explicit `altSecurityIdentities` mapping by issuer and serial number, subject key identifier or
+SHA-1 public key (`strong = issuer_serial | ski | sha1_public_key`). Check the KDC's events 39,
+40 and 41 (System log, Kdcsvc) after a test logon.";
+
+    TwoMappingsOneIssuer = "MS0237", Error, "two certificate mappings over one issuer",
+"An issuer-only (many-to-one) mapping matches every certificate of that issuer, so when the
+same issuer is also mapped by UPN or to another account, which account a certificate logs on
+as depends on the mapper's order: a user's certificate can land in the shared account. Issue
+the shared devices' certificates from a separate CA, or map them one-to-one with a strong
+mapping.";
+
+    ExternalNtAuth = "MS0238", Warning, "external or partner CA published to NTAuth",
+"A CA in the enterprise NTAuth store can issue certificates that log on as any user of the
+forest whose UPN it writes. For a CA the organisation does not run (a managed or partner PKI)
+that is a decision for the PKI owner, and only safe for a hierarchy dedicated to the
+organisation. mailsec puts an approval gate in front of the publication; name the approval
+with `ntauth_approval = \"...\"` on the authority (recording that the hierarchy is
+dedicated).";
+
+    NtAuthWithoutLogon = "MS0239", Warning, "NTAuth publication without a logon mapping",
+"NTAuth only governs mapping certificates to logons (smart card, IIS and ActiveSync client
+certificates, UPN mapping). An authority published there while nothing in the unit maps its
+certificates to accounts widens who can log on for no purpose - S/MIME, for example, needs no
+NTAuth. mailsec emits the publication only in units that map certificates to logons; remove
+`ntauth = true`, or add the mapping that needs it.";
+
+    Ws1PlatformUnsupported = "MS0260", Error, "Workspace ONE platform not supported yet",
+"The `workspace-one` target writes device profiles for iOS (an Apple configuration profile and
+the MDM API body) and Android (the MDM API body). A `windows` or `macos` profile would get no
+file at all - macOS uses a different Exchange payload (`com.apple.ews.account`) and Windows
+OMA-DM nodes - so mailsec refuses it instead of leaving it out silently. Declare the profile
+for `ios` or `android`, or configure the other platform by hand.";
+
+    Ws1SubjectNotDn = "MS0261", Error, "request template subject is not a distinguished name",
+"The subject of a Workspace ONE request template is a distinguished name: comma-separated
+`ATTRIBUTE=value` parts, such as `CN=WorkspaceONEUEM.{EnrollmentUser}` or
+`CN={DeviceUid}, O=Contoso`; a comma inside a value is escaped, `\\\\,` in the intent file.
+A part without `=` cannot become the SCEP payload's subject, and the CA rejects it.";
+
+    Ws1SmimeOn = "MS0262", Error, "S/MIME turned on in a certificate-authenticated EAS profile",
+"In these profiles the certificate authenticates the device to Exchange ActiveSync; the
+vendor guide turns \"Use S/MIME\" off. With S/MIME on, the mail app looks for signing and
+encryption certificates that the profile does not deliver, and mailsec does not model them.
+Write `use_smime = false` and deliver S/MIME certificates in a profile of their own.";
+
+    Ws1SslOff = "MS0263", Error, "certificate-authenticated EAS profile without SSL",
+"A client certificate is presented only inside TLS: with \"Use SSL\" off the device talks plain
+HTTP, sends no certificate, and the account never syncs (and would send mail in clear text).
+Write `use_ssl = true`.";
+
+    Ws1ScepKeySize = "MS0264", Error, "key size an iOS SCEP payload cannot request",
+"Apple's SCEP payload accepts `Keysize` 1024, 2048 or 4096 only. A request template used by an
+iOS profile through a Generic SCEP authority must use one of them; 2048 or 4096, since shorter
+keys are weak (MS0200).";
+
+    Ws1ScepSanTwice = "MS0265", Error, "SAN type given twice for an iOS SCEP payload",
+"Apple's SCEP payload holds one value per subject alternative name type (`rfc822Name`,
+`ntPrincipalName`, `dNSName`). A request template used by an iOS profile through a Generic SCEP
+authority can therefore carry each SAN type once; a second value would be dropped. Keep one
+entry per type.";
+
+    Ws1TrustNotRoot = "MS0266", Error, "profile trusts a CA that is not a root",
+"`trust` on a Workspace ONE profile installs CA certificates on the device as trusted roots
+(`com.apple.security.root`). An issuing CA there would be trusted as an anchor in its own
+right, cut off from its root's revocation and policy; the device needs the root and gets the
+intermediate from the server's chain. List the root authority instead.";
+
+    Ws1TrustNoCertificate = "MS0267", Error, "trusted root has no certificate file",
+"A root the profile installs is uploaded to the Workspace ONE console as a certificate file;
+without `certificate = file(\"...\")` on the authority there is nothing to upload and the
+device would not trust the server. Declare the file.";
+
+    Ws1HostNotPublicName = "MS0268", Warning, "profile host is not the published ActiveSync name",
+"Devices connect to the Exchange ActiveSync host of their profile, and certificate
+authentication happens at the hop that terminates their TLS: the ActiveSync virtual
+directory's `external_host`, or the TMG rule's `public_name`. A profile host that neither
+publishes reaches a server without the client-certificate configuration (or none at all).
+Use the published name.";
+
 }

@@ -3,6 +3,7 @@
 
 mod codes;
 mod render;
+pub mod sarif;
 
 pub use codes::{Code, Severity};
 pub use render::{render_human, render_json, RenderOptions};

@@ -3,8 +3,8 @@
 //! valid execution order by construction.
 
 use super::{
-    Action, ClientCerts, EasAuth, ExchangeVersion, Gate, Host, HostKind, Ir, Mode, Operation, Organization, Phase,
-    SecretRef, Store, Subject, Warning,
+    Action, ClientCerts, DeviceRoot, EasAuth, ExchangeVersion, Gate, Host, HostKind, Ir, Mode, Operation, Organization,
+    Phase, SecretRef, Store, Subject, Warning,
 };
 use crate::check::access::{field_bool, field_int, field_text};
 use crate::check::{Checked, Unit};
@@ -438,9 +438,11 @@ impl<'a> Cx<'a> {
                 }
                 self.trust(a, host, Phase::Pki, Vec::new());
             }
-            if a.bool("ntauth") == Some(true) {
+            // NTAuth governs logon mapping only: a unit that maps no certificate of this CA
+            // to a logon (S/MIME, say) does not publish it, even if a library offers it.
+            if a.bool("ntauth") == Some(true) && crate::check::mapping::maps_to_logons(self.unit, a.name()) {
                 let dc = self.domain_controller();
-                self.op(
+                let id = self.op(
                     format!("ntauth/{}", a.name()),
                     &dc,
                     Phase::Pki,
@@ -454,6 +456,21 @@ impl<'a> Cx<'a> {
                         common_name: a.text("common_name").map(str::to_string),
                     },
                 );
+                // A CA the organisation does not run can then issue logon certificates for any
+                // user: the publication waits for the PKI owner's approval (MS0238).
+                let foreign = self
+                    .chain_of(a.name())
+                    .first()
+                    .is_some_and(|r| matches!(r.text("kind"), Some("external" | "partner")));
+                if foreign {
+                    let text = a.text("ntauth_approval").map_or_else(
+                        || format!("the PKI owner approves publishing `{}`, a CA the organisation does not run, to NTAuth, and confirms its hierarchy issues only to this organisation", a.name()),
+                        str::to_string,
+                    );
+                    if let Some(op) = self.ops.iter_mut().find(|o| o.id == id) {
+                        op.gate = Some(Gate::Approval { text });
+                    }
+                }
             }
             let cdp = a.list("cdp");
             if !cdp.is_empty() {
@@ -619,7 +636,7 @@ impl<'a> Cx<'a> {
                         server,
                         Phase::Certificates,
                         Mode::Verify,
-                        format!("Verify `{name}` is the only certificate enabled for SMTP on {server}"),
+                        format!("Verify `{name}` is enabled for SMTP and no other SMTP certificate on {server} holds its connector FQDN"),
                         &[format!("enabled:{name}:{server}")],
                         &[format!("enabled:{name}:{server}")],
                         Action::VerifySmtpCertificate {
@@ -644,6 +661,7 @@ impl<'a> Cx<'a> {
                 .text("fqdn")
                 .map(str::to_string)
                 .or_else(|| cert.map(|c| subject(c).cn().to_string()));
+            let fqdn_certificate = cert.filter(|_| !r.has("fqdn")).map(|c| c.name().to_string());
             let needs: Vec<String> = cert
                 .map(|c| vec![format!("enabled:{}:{server}", c.name())])
                 .unwrap_or_default();
@@ -709,6 +727,7 @@ impl<'a> Cx<'a> {
                     server: server.clone(),
                     server_name,
                     fqdn,
+                    fqdn_certificate,
                     bindings,
                     remote_ips,
                     auth,
@@ -795,7 +814,34 @@ impl<'a> Cx<'a> {
                 "IgnoreSTARTTLS".to_string(),
                 if ignore_starttls { "True" } else { "False" }.to_string(),
             );
-            let needs: Vec<String> = sources.iter().map(|x| format!("restarted:{x}")).collect();
+            let mut needs: Vec<String> = sources.iter().map(|x| format!("restarted:{x}")).collect();
+            // Guide 10.0: the old connector's cost goes up *before* the new one (cost 1) is
+            // created, so there is no window with two connectors at the same cost.
+            for r in &cost_changes {
+                let old = r.name().to_string();
+                let cost = u32::try_from(r.int("transition_cost").unwrap_or(20)).unwrap_or(20);
+                self.block = Some(r);
+                // The cost change is part of the transition, not of the retirement: no gate
+                // of its own, only the new connector's date.
+                let id = self.op(
+                    format!("connector-cost/{old}"),
+                    &host,
+                    Phase::Transport,
+                    Mode::Scripted,
+                    format!("Set the cost of `{old}` to {cost} before `{name}` takes over"),
+                    &needs,
+                    &[format!("cost:{old}")],
+                    Action::SetConnectorCost {
+                        name: old.clone(),
+                        cost,
+                    },
+                );
+                if let Some(op) = self.ops.iter_mut().find(|o| o.id == id) {
+                    op.gate = s.date("not_before").map(|d| Gate::NotBefore { date: d.to_string() });
+                }
+                needs.push(format!("cost:{old}"));
+                self.block = Some(s);
+            }
             self.op(
                 format!("send-connector/{name}"),
                 &host,
@@ -844,26 +890,6 @@ impl<'a> Cx<'a> {
                     expect,
                 },
             );
-            for r in &cost_changes {
-                let old = r.name().to_string();
-                let cost = u32::try_from(r.int("transition_cost").unwrap_or(20)).unwrap_or(20);
-                self.block = Some(r);
-                // The cost change is part of the transition, not of the retirement: no gate.
-                let id = self.op(
-                    format!("connector-cost/{old}"),
-                    &host,
-                    Phase::Transport,
-                    Mode::Scripted,
-                    format!("Set the cost of `{old}` to {cost} while `{name}` takes over"),
-                    &[format!("connector:{name}")],
-                    &[],
-                    Action::SetConnectorCost { name: old, cost },
-                );
-                if let Some(op) = self.ops.iter_mut().find(|o| o.id == id) {
-                    op.gate = s.date("not_before").map(|d| Gate::NotBefore { date: d.to_string() });
-                }
-                self.block = Some(s);
-            }
         }
         self.block = None;
     }
@@ -1123,10 +1149,12 @@ impl<'a> Cx<'a> {
                     site: site.clone(),
                     auth,
                     basic: auth != EasAuth::Certificate,
+                    // Ruling (b): "certificate and password" requires the certificate; only
+                    // the explicit "certificate or password" accepts devices without one.
                     client_cert_auth: match auth {
                         EasAuth::Password => "Ignore",
-                        EasAuth::CertificateAndPassword => "Accepted",
-                        EasAuth::Certificate => "Required",
+                        EasAuth::CertificateOrPassword => "Accepted",
+                        EasAuth::CertificateAndPassword | EasAuth::Certificate => "Required",
                     }
                     .into(),
                     windows,
@@ -1229,12 +1257,12 @@ impl<'a> Cx<'a> {
                 name: b.name().to_string(),
                 site,
                 application: application.to_string(),
-                client_certs: if auth == EasAuth::Certificate {
-                    ClientCerts::Require
-                } else {
+                client_certs: if auth == EasAuth::CertificateOrPassword {
                     ClientCerts::Accept
+                } else {
+                    ClientCerts::Require
                 },
-                basic: auth == EasAuth::CertificateAndPassword,
+                basic: matches!(auth, EasAuth::CertificateAndPassword | EasAuth::CertificateOrPassword),
                 anonymous: false,
                 certificate_mapping: true,
                 upload_read_ahead: b.size("upload_read_ahead").unwrap_or(crate::check::UPLOAD_READ_AHEAD),
@@ -1254,6 +1282,24 @@ impl<'a> Cx<'a> {
             let authority = m.text("authority").unwrap_or("").to_string();
             let kind = m.text("kind").unwrap_or("upn").to_string();
             let mode = if kind == "upn" { Mode::Verify } else { Mode::Manual };
+            // The NTAuth cache that UPN mapping needs is read on the server that maps the
+            // certificates (the ActiveSync or SEG host), not on the domain controller.
+            let mut hosts: Vec<String> = Vec::new();
+            if kind == "upn" {
+                for b in self.unit.blocks.iter().filter(|b| {
+                    matches!(b.kind(), "activesync" | "seg")
+                        && eas_auth(b.text("auth")) != EasAuth::Password
+                        && b.text("authority")
+                            .is_some_and(|x| self.chain_of(x).iter().any(|c| c.name() == authority))
+                }) {
+                    if let Some(s) = b.text("server").filter(|s| !hosts.iter().any(|h| h == s)) {
+                        hosts.push(s.to_string());
+                    }
+                }
+            }
+            if hosts.is_empty() {
+                hosts.push(host);
+            }
             let summary = match kind.as_str() {
                 "upn" => format!("Verify `{authority}` is in NTAuth so certificates map to users by UPN"),
                 "many_to_one" => format!(
@@ -1262,19 +1308,55 @@ impl<'a> Cx<'a> {
                 ),
                 _ => format!("Map the certificate {} to its user", m.text("subject").unwrap_or("")),
             };
+            for (i, host) in hosts.iter().enumerate() {
+                self.op(
+                    if i == 0 {
+                        format!("mapping/{}", m.name())
+                    } else {
+                        format!("mapping/{}/{host}", m.name())
+                    },
+                    host,
+                    Phase::Mapping,
+                    mode,
+                    summary.clone(),
+                    &[format!("ntauth:{authority}")],
+                    &[format!("mapped:{}", m.name())],
+                    Action::CertificateMapping {
+                        mapping: kind.clone(),
+                        authority: authority.clone(),
+                        account: m.text("account").map(str::to_string),
+                        subject: m.text("subject").map(str::to_string),
+                    },
+                );
+            }
+        }
+        // KB5014754: domain controllers in Full Enforcement refuse weak mappings; their
+        // Kdcsvc events say so. Read them after a test logon, in every unit that maps.
+        let mapper = self.unit.of_kind("cert_mapping").next().or_else(|| {
+            self.unit
+                .blocks
+                .iter()
+                .find(|b| matches!(b.kind(), "activesync" | "seg") && eas_auth(b.text("auth")) != EasAuth::Password)
+        });
+        if let Some(b) = mapper {
+            self.block = Some(b);
+            let dc = self.domain_controller();
+            let needs: Vec<String> = self
+                .unit
+                .of_kind("cert_mapping")
+                .map(|m| format!("mapped:{}", m.name()))
+                .collect();
             self.op(
-                format!("mapping/{}", m.name()),
-                &host,
-                Phase::Mapping,
-                mode,
-                summary,
-                &[format!("ntauth:{authority}")],
+                "kdc-strong-mapping".into(),
+                &dc,
+                Phase::Verification,
+                Mode::Verify,
+                "Check the domain controllers for weak certificate mappings (KB5014754)".into(),
+                &needs,
                 &[],
-                Action::CertificateMapping {
-                    mapping: kind,
-                    authority,
-                    account: m.text("account").map(str::to_string),
-                    subject: m.text("subject").map(str::to_string),
+                Action::Check {
+                    command: "Get-WinEvent -FilterHashtable @{ LogName = 'System'; ProviderName = 'Microsoft-Windows-Kerberos-Key-Distribution-Center'; Id = 39, 40, 41 } -MaxEvents 50 on every domain controller, after a test device has synced".into(),
+                    expect: "no event 39, 40 or 41 for the mapped users (39: no strong mapping; 40: certificate older than the account; 41: the certificate's SID is another user's)".into(),
                 },
             );
         }
@@ -1451,6 +1533,18 @@ impl<'a> Cx<'a> {
                     domain: p.text("domain").map(str::to_string),
                     username: p.text("username").map(str::to_string),
                     email: p.text("email").map(str::to_string),
+                    trust: p
+                        .list("trust")
+                        .iter()
+                        .filter_map(|n| self.unit.get(n))
+                        .filter_map(|a| {
+                            Some(DeviceRoot {
+                                authority: a.name().to_string(),
+                                common_name: a.text("common_name").map(str::to_string),
+                                file: a.file("certificate")?.to_string(),
+                            })
+                        })
+                        .collect(),
                 },
             );
         }
@@ -1509,12 +1603,12 @@ impl<'a> Cx<'a> {
                 &dc,
                 Phase::Verification,
                 Mode::Verify,
-                "Check there are no duplicate SPNs".into(),
+                "Check the SPNs of this change are unique in the forest".into(),
                 &[],
                 &[],
                 Action::Check {
-                    command: "setspn -X".into(),
-                    expect: "found 0 group of duplicate SPNs".into(),
+                    command: "setspn -X -F".into(),
+                    expect: "found 0 group of duplicate SPNs; at the least, `setspn -Q -F <spn>` lists exactly one account for each SPN this change registers".into(),
                 },
             );
         }
@@ -1594,6 +1688,7 @@ impl<'a> Cx<'a> {
             hosts,
             operations: ops,
             warnings,
+            revision: None,
         }
     }
 }
@@ -1613,6 +1708,7 @@ fn eas_auth(a: Option<&str>) -> EasAuth {
     match a {
         Some("certificate") => EasAuth::Certificate,
         Some("certificate_and_password") => EasAuth::CertificateAndPassword,
+        Some("certificate_or_password") => EasAuth::CertificateOrPassword,
         _ => EasAuth::Password,
     }
 }

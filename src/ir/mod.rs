@@ -24,6 +24,28 @@ pub struct Ir {
     pub operations: Vec<Operation>,
     /// Warnings of the check stage, with the operations they apply to.
     pub warnings: Vec<Warning>,
+    /// The intent's revision (`git describe`), only when the build was asked to stamp it
+    /// (`build --stamp`): a stamp changes with every commit, so it is off by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+impl Ir {
+    /// SHA-256 (hex) of the plan without line numbers and stamp: what the intent *means*,
+    /// so comments and layout do not change it and any change of the plan does.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut plan = self.clone();
+        plan.revision = None;
+        for op in &mut plan.operations {
+            op.source = op.source_file().to_string();
+        }
+        for w in &mut plan.warnings {
+            w.source = w.source_file().to_string();
+        }
+        let json = serde_json::to_vec(&plan).expect("the IR serialises");
+        Sha256::digest(json).iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 /// The estate.
@@ -359,6 +381,17 @@ fn escape_rdn(v: &str) -> String {
     out
 }
 
+/// A root CA certificate a device profile installs (`com.apple.security.root`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceRoot {
+    /// Authority name.
+    pub authority: String,
+    /// The CA's common name, when declared.
+    pub common_name: Option<String>,
+    /// The CA certificate file, uploaded to the console.
+    pub file: String,
+}
+
 /// Which store a CA certificate goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -387,8 +420,12 @@ pub enum ClientCerts {
 pub enum EasAuth {
     /// User name and password (Basic).
     Password,
-    /// Client certificate and password.
+    /// Client certificate required; Basic stays on so the password is the fallback identity
+    /// when the certificate does not map (not two-factor: a mapped certificate alone logs on).
     CertificateAndPassword,
+    /// Client certificate *or* password (a mixed fleet during a migration): certificates are
+    /// accepted, not required.
+    CertificateOrPassword,
     /// Client certificate only.
     Certificate,
 }
@@ -481,7 +518,8 @@ pub enum Action {
         /// Exchange service names (`SMTP`, `IIS`, …).
         services: Vec<String>,
     },
-    /// Verify exactly one certificate is enabled for SMTP and it is this one.
+    /// Verify the certificate is enabled for SMTP and no other SMTP certificate holds the
+    /// FQDN of the connector that uses it (Exchange 2010 picks the STARTTLS certificate by it).
     VerifySmtpCertificate {
         /// Certificate name.
         certificate: String,
@@ -496,8 +534,12 @@ pub enum Action {
         server: String,
         /// Server's Exchange name (NetBIOS-style first label of the FQDN).
         server_name: String,
-        /// HELO/EHLO FQDN.
+        /// HELO/EHLO FQDN: the declared one, else the common name the request asked for.
         fqdn: Option<String>,
+        /// The certificate whose *issued* common name is the HELO/EHLO FQDN (when no FQDN is
+        /// declared): the issuing CA may rewrite the requested subject, so scripts read the
+        /// name from the issued file at run time.
+        fqdn_certificate: Option<String>,
         /// Bindings (`IP:port`).
         bindings: Vec<String>,
         /// Remote IP ranges.
@@ -814,6 +856,8 @@ pub enum Action {
         username: Option<String>,
         /// Email lookup.
         email: Option<String>,
+        /// Root CAs the profile installs on the device as trusted.
+        trust: Vec<DeviceRoot>,
     },
     /// A manual step with no dedicated structure.
     Manual {

@@ -44,11 +44,206 @@ pub fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> File {
             // Re-parse with pest's detailed tracking to learn which punctuation was expected;
             // tracking costs time, so it is switched on only once a file has failed.
             pest::set_error_detail(true);
-            let e = Grammar::parse(Rule::file, text).expect_err("the same input fails again");
-            diags.push(syntax_error(&e, text, file));
+            recover(text, file, diags);
             File::default()
         }
     }
+}
+
+/// Reports every syntax error of a file that failed to parse: the file is cut into
+/// top-level items (a line that starts in column 0 with a name starts one) and each is
+/// parsed on its own, so one mistake does not hide the next, and a block that is not
+/// closed is reported where its `}` is missing rather than at the end of the file.
+fn recover(text: &str, file: FileId, diags: &mut Diagnostics) {
+    let starts = item_starts(text);
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(text.len());
+        let chunk = &text[start..end];
+        let Err(e) = Grammar::parse(Rule::file, chunk) else {
+            continue;
+        };
+        let next = (end < text.len()).then(|| first_line(&text[end..]));
+        let d = syntax_error(&e, chunk, file, next.clone());
+        let reported_unclosed = d.message.starts_with("missing `}`");
+        diags.push(shift(d, start));
+        // A block that is also never closed: say so too, where its `}` is missing.
+        if !reported_unclosed {
+            if let Some(d) = unclosed_diag(chunk, file, next.as_deref()) {
+                diags.push(shift(d, start));
+            }
+        }
+    }
+}
+
+/// Byte offsets where top-level items start (always including 0).
+fn item_starts(text: &str) -> Vec<usize> {
+    let mut starts = vec![0];
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        if at > 0 && line.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            starts.push(at);
+        }
+        at += line.len();
+    }
+    starts
+}
+
+/// The first line of `text`, trimmed, for messages.
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    let line = line.strip_suffix('{').unwrap_or(line).trim_end();
+    if line.chars().count() > 60 {
+        format!("{}…", line.chars().take(60).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}
+
+/// Moves a diagnostic made on a slice starting at `by` to file positions.
+fn shift(mut d: Diag, by: usize) -> Diag {
+    let by = u32::try_from(by).unwrap_or(u32::MAX);
+    let mv = |s: Span| Span {
+        file: s.file,
+        start: s.start.saturating_add(by),
+        end: s.end.saturating_add(by),
+    };
+    d.span = mv(d.span);
+    for (s, _) in &mut d.labels {
+        *s = mv(*s);
+    }
+    d
+}
+
+/// The lines a parse error may be about: the line of `pos`, then the previous non-blank
+/// line (pest reports a missing `=`, `]` or `}` at the token after it, often on the next
+/// line). Each as (start, end) without the line break.
+fn culprit_lines(text: &str, pos: usize) -> Vec<(usize, usize)> {
+    let line_start = text[..pos].rfind('\n').map_or(0, |n| n + 1);
+    let line_end = text[pos..].find('\n').map_or(text.len(), |n| pos + n);
+    let mut out = vec![(line_start, line_end)];
+    let mut end = line_start;
+    while end > 0 {
+        end -= 1;
+        let start = text[..end].rfind('\n').map_or(0, |n| n + 1);
+        if !text[start..end].trim().is_empty() {
+            out.push((start, end));
+            break;
+        }
+        end = start;
+    }
+    out
+}
+
+/// `name value` inside a block, where `name = value` was meant.
+fn missing_equals(text: &str, pos: usize, file: FileId) -> Option<Diag> {
+    culprit_lines(text, pos)
+        .into_iter()
+        .find_map(|(start, end)| missing_equals_on(text, start, end, file))
+}
+
+fn missing_equals_on(text: &str, start: usize, end: usize, file: FileId) -> Option<Diag> {
+    let line = &text[start..end];
+    let body = line.trim_start();
+    let indent = line.len() - body.len();
+    let name_len = body
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(body.len());
+    let (name, rest) = body.split_at(name_len);
+    let value = rest.trim();
+    let is_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    let inside_block = depth_at(text, start) > 0;
+    if !is_name
+        || !rest.starts_with([' ', '\t'])
+        || value.is_empty()
+        || value.starts_with(['=', '{', ':'])
+        || value.ends_with('{')
+        || value.contains(" = ")
+        || !inside_block
+    {
+        return None;
+    }
+    let at = start + indent + name_len;
+    Some(
+        Diag::new(
+            Code::Syntax,
+            Span::new(file, at, at + 1),
+            format!("missing `=` between `{name}` and its value"),
+        )
+        .label("`=` goes here")
+        .help(format!("write `{name} = {value}`")),
+    )
+}
+
+/// `[a, b` with the `]` forgotten at the end of the line.
+fn missing_bracket(text: &str, pos: usize, file: FileId) -> Option<Diag> {
+    culprit_lines(text, pos)
+        .into_iter()
+        .find_map(|(start, end)| missing_bracket_on(text, start, end, file))
+}
+
+fn missing_bracket_on(text: &str, start: usize, end: usize, file: FileId) -> Option<Diag> {
+    let line = &text[start..end];
+    let bracket = innermost_open(line, b'[', b']')?;
+    let trimmed = line.trim_end();
+    // A list that continues on the next line ends its line with `,` or `[`; a `}` or `)`
+    // after the `[` means something else is wrong on this line.
+    let after = &trimmed[(bracket + 1).min(trimmed.len())..];
+    if trimmed.ends_with([',', '[']) || after.trim().is_empty() || after.contains(['}', ')']) {
+        return None;
+    }
+    let last = start + trimmed.len() - trimmed.chars().next_back().map_or(1, char::len_utf8);
+    Some(
+        Diag::new(
+            Code::Syntax,
+            Span::new(file, last, start + trimmed.len()),
+            "missing `]` at the end of the list",
+        )
+        .label("the list needs `]` after this")
+        .with(
+            Span::new(file, start + bracket, start + bracket + 1),
+            "the list starts here",
+        )
+        .help("close the list with `]`; a list that goes on over several lines ends each line with `,`"),
+    )
+}
+
+/// A block of `text` (one top-level item) that is never closed, reported where its `}` is
+/// missing: after the item's last line, before `next` (the following item's first line).
+fn unclosed_diag(text: &str, file: FileId, next: Option<&str>) -> Option<Diag> {
+    let (open, what) = unclosed(text)?;
+    let content = text.trim_end();
+    let last = content.len() - content.chars().next_back().map_or(0, char::len_utf8);
+    let before = match next {
+        Some(n) => format!("before `{n}`"),
+        None => "before the end of the file".to_string(),
+    };
+    Some(
+        Diag::new(
+            Code::Syntax,
+            Span::new(file, last, content.len()),
+            format!("missing `}}` to close {what} {before}"),
+        )
+        .label("`}` missing after this line")
+        .with(Span::new(file, open, open + 1), "this `{` is never closed")
+        .help(format!("add `}}` on a line of its own here, {before}")),
+    )
+}
+
+/// How many `{` are open at `pos` (strings skipped).
+fn depth_at(text: &str, pos: usize) -> usize {
+    let bytes = &text.as_bytes()[..pos];
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => i = super::prescan::string_end(bytes, i),
+            b'{' => depth += 1,
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    depth
 }
 
 struct Cx<'d> {
@@ -401,7 +596,9 @@ fn describe(rule: Rule) -> Option<&'static str> {
 }
 
 /// Turns pest's error into an MS0001 with plain-words expectations.
-fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId) -> Diag {
+/// The diagnostic for a parse error of `text` (a whole file, or one top-level item of it;
+/// `next` is the first line of the item that follows, if any).
+fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId, next: Option<String>) -> Diag {
     let mut pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
@@ -498,6 +695,8 @@ fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId) -> Diag 
     if uniq.contains(&"`,`") && !at_end && !found.starts_with("`,") && !found.starts_with("`]") {
         uniq.retain(|d| *d != "a value");
     }
+    let wants_equals = uniq.iter().any(|d| *d == "`=`" || *d == "`{`");
+    let wants_bracket = uniq.contains(&"`]`");
     let expectation = match uniq.len() {
         0 => "unexpected input".to_string(),
         1 => format!("expected {}", uniq[0]),
@@ -507,14 +706,18 @@ fn syntax_error(e: &pest::error::Error<Rule>, text: &str, file: FileId) -> Diag 
         }
     };
     if at_end {
-        if let Some((open, what)) = unclosed(text) {
-            return Diag::new(
-                Code::Syntax,
-                Span::new(file, open, open + 1),
-                format!("expected `}}` to close {what}, found end of file"),
-            )
-            .label("this `{` is never closed")
-            .help("add the missing `}` where the block ends");
+        if let Some(d) = unclosed_diag(text, file, next.as_deref()) {
+            return d;
+        }
+    }
+    if wants_equals {
+        if let Some(d) = missing_equals(text, pos, file) {
+            return d;
+        }
+    }
+    if wants_bracket {
+        if let Some(d) = missing_bracket(text, pos, file) {
+            return d;
         }
     }
     if let Some((lo, hi)) = bad_ipv6(text, pos) {
@@ -566,23 +769,28 @@ fn bad_ipv6(text: &str, pos: usize) -> Option<(usize, usize)> {
     (run.matches(':').count() >= 2 && addr.parse::<std::net::IpAddr>().is_err()).then_some((lo, hi))
 }
 
-/// The innermost `{` never closed (outside strings), with a description of its block.
-fn unclosed(text: &str) -> Option<(usize, String)> {
+/// The offset of the innermost `open` bracket never closed in `text` (strings skipped).
+fn innermost_open(text: &str, open: u8, close: u8) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut stack: Vec<usize> = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'"' => i = super::prescan::string_end(bytes, i),
-            b'{' => stack.push(i),
-            b'}' => {
+            b if b == open => stack.push(i),
+            b if b == close => {
                 stack.pop();
             }
             _ => {}
         }
         i += 1;
     }
-    let open = *stack.last()?;
+    stack.last().copied()
+}
+
+/// The innermost `{` never closed (outside strings), with a description of its block.
+fn unclosed(text: &str) -> Option<(usize, String)> {
+    let open = innermost_open(text, b'{', b'}')?;
     let line_start = text[..open].rfind('\n').map_or(0, |n| n + 1);
     let header = text[line_start..open].trim();
     let what = if header.is_empty() || header.contains('=') || header.len() > 80 {

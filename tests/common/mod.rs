@@ -83,3 +83,47 @@ pub fn compile_path(path: &Path) -> Compiled {
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mailsec"))
 }
+
+/// Runs `mailsec` in `dir`.
+pub fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin())
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("mailsec runs")
+}
+
+/// Copies the shipped examples to `to`.
+pub fn copy_examples(to: &Path) {
+    for entry in walkdir::WalkDir::new(examples()) {
+        let entry = entry.expect("examples readable");
+        let dest = to.join(entry.path().strip_prefix(examples()).expect("below examples"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// Runs git in `dir` with a throwaway identity; panics if it fails.
+pub fn git(dir: &Path, args: &[&str]) {
+    let o = std::process::Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        o.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -184,6 +184,17 @@ fn literal(value: &Value) -> Result<String, Error> {
             let items = value.try_iter()?.map(|v| literal(&v)).collect::<Result<Vec<_>, _>>()?;
             Ok(format!("@({})", items.join(", ")))
         }
+        // A variable set earlier in the script (`PsValue::Var`): a checked name, no quotes.
+        ValueKind::Map => {
+            let var = value.get_attr("var")?;
+            match var.as_str() {
+                Some(name) if quote::is_ident(name) => Ok(format!("${name}")),
+                _ => Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("`{value}` has no PowerShell literal"),
+                )),
+            }
+        }
         _ => Err(Error::new(
             ErrorKind::InvalidOperation,
             format!("`{value}` ({}) has no PowerShell literal", value.kind()),

@@ -51,7 +51,7 @@ pub(crate) struct Needs {
     pub(crate) credentials: bool,
     /// `Get-MailsecRightHolders`.
     pub(crate) user_rights: bool,
-    /// `Assert-MailsecNoDuplicateSpn`.
+    /// `Assert-MailsecSpnUnique`.
     pub(crate) spn: bool,
     /// The on-premises Exchange Management Shell.
     pub(crate) exchange: bool,
@@ -61,6 +61,10 @@ pub(crate) struct Needs {
     pub(crate) tenant: Option<String>,
     /// The ActiveDirectory module.
     pub(crate) active_directory: bool,
+    /// `Get-MailsecIssuedCertificate`.
+    pub(crate) issued: bool,
+    /// `Get-MailsecInternalTransportThumbprint`.
+    pub(crate) internal_tls: bool,
 }
 
 /// One operation.
@@ -103,6 +107,11 @@ pub(crate) enum PsValue {
     Int(u64),
     /// `@('a', 'b')`.
     List(Vec<String>),
+    /// A variable the script set before (`$name`), for values known only at run time.
+    Var {
+        /// The variable's name, without `$`.
+        var: &'static str,
+    },
 }
 
 impl PsValue {
@@ -113,6 +122,7 @@ impl PsValue {
             PsValue::Bool(b) => vec![if *b { "$true" } else { "$false" }.to_string()],
             PsValue::Int(n) => vec![n.to_string()],
             PsValue::List(l) => l.clone(),
+            PsValue::Var { var } => vec![format!("${var}")],
         }
     }
 }
@@ -285,6 +295,8 @@ pub(crate) enum ActionView {
         store_label: &'static str,
         /// certutil store name.
         certutil_store: &'static str,
+        /// The issued certificate this CA arrives with: checked by chain, not by name.
+        issued_file: Option<String>,
     },
     /// Publish to NTAuth, or verify NTAuth membership for UPN mapping.
     NtAuth {
@@ -324,6 +336,15 @@ pub(crate) enum ActionView {
         call: Option<Call>,
         /// certreq INF lines (requests on non-Exchange hosts).
         inf: Vec<String>,
+        /// Enabled for SMTP (keep the internal transport certificate).
+        smtp: bool,
+        /// Enabled for IIS on purpose.
+        iis: bool,
+        /// The connector FQDN the SMTP certificate must answer for, when a receive
+        /// connector uses it.
+        fqdn: Option<String>,
+        /// That FQDN is the common name of the issued certificate, read at run time.
+        fqdn_from_issued: bool,
     },
     /// A receive or send connector.
     Connector {
@@ -345,6 +366,10 @@ pub(crate) enum ActionView {
         auth_mechanism: String,
         /// Secret reference name of the smart-host credential.
         credential: Option<String>,
+        /// The issued certificate whose common name is the HELO/EHLO FQDN (`$connectorFqdn`).
+        fqdn_file: Option<String>,
+        /// The FQDN the request asked for (used under -WhatIf before the file exists).
+        fqdn_requested: String,
     },
     /// Cost change of an existing send connector.
     Cost {
@@ -372,6 +397,10 @@ pub(crate) enum ActionView {
         server: Option<String>,
         /// Expected properties.
         expect: Vec<Compare>,
+        /// The issued certificate whose common name is the HELO/EHLO FQDN (`$connectorFqdn`).
+        fqdn_file: Option<String>,
+        /// The FQDN the request asked for.
+        fqdn_requested: String,
     },
     /// Remove a connector.
     Remove {
@@ -395,8 +424,12 @@ pub(crate) enum ActionView {
     },
     /// A user's published S/MIME certificate.
     UserSmime {
-        /// Mailbox identity.
+        /// Recipient identity.
         user: String,
+        /// Hybrid: `UserCertificate` counts as well as `UserSMimeCertificate`.
+        either: bool,
+        /// The uploaded store whose CAs must have issued it.
+        sst_file: Option<String>,
     },
     /// ActiveSync virtual directory authentication.
     ActiveSync {
@@ -432,6 +465,8 @@ pub(crate) enum ActionView {
         status_cmdlet: &'static str,
         /// RollAlternateServiceAccountPassword.ps1 invocations, in order.
         rolls: Vec<Vec<Param>>,
+        /// Rolled to the members of a 2010 Client Access array (by its name, `$casArrayName`).
+        array: bool,
     },
     /// Constrained delegation.
     Delegation {
@@ -455,6 +490,8 @@ pub(crate) enum ActionView {
         command: String,
         /// What a pass looks like.
         expect: String,
+        /// The SPNs this change registers (the duplicate scan checks each with `-Q -F`).
+        spns: Vec<String>,
     },
 }
 
@@ -575,14 +612,16 @@ fn size_literal(bytes: u64) -> String {
     bytes.to_string()
 }
 
-/// `http/host.domain` and `http/HOST`, each once, in that order.
-fn spn_forms(spns: &[String]) -> Vec<String> {
+/// `http/host.domain` and, for a declared server (whose computer account answers for its
+/// short name too), `http/HOST`, each once, in that order. An array name held by an
+/// alternate service account is registered in its FQDN form only, so only that is delegated.
+fn spn_forms(spns: &[String], servers: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for spn in spns {
         let mut forms = vec![spn.clone()];
         if let Some((service, host)) = spn.split_once('/') {
             let host = host.split(':').next().unwrap_or(host);
-            if host.contains('.') {
+            if host.contains('.') && servers.iter().any(|s| s.eq_ignore_ascii_case(host)) {
                 forms.push(format!("{service}/{}", short_name(host).to_ascii_uppercase()));
             }
         }
@@ -703,6 +742,18 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
         } => {
             cx.needs.files |= file.is_some();
             let root = *store == Store::Root;
+            // A partner CA that arrives with an issued certificate (its trust waits for it).
+            let issued_file = cx
+                .ir
+                .operations
+                .iter()
+                .filter(|o| op.depends_on.contains(&o.id))
+                .find_map(|o| match &o.action {
+                    Action::SubmitRequest { issued_file, .. } => Some(win_path(issued_file)),
+                    _ => None,
+                })
+                .filter(|_| file.is_some());
+            cx.needs.issued |= issued_file.is_some();
             (
                 "trust_authority.ps1.j2",
                 ActionView::Trust {
@@ -712,6 +763,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     store_path: if root { "Cert:\\LocalMachine\\Root" } else { "Cert:\\LocalMachine\\CA" },
                     store_label: if root { "LocalMachine\\Root" } else { "LocalMachine\\CA" },
                     certutil_store: if root { "Root" } else { "CA" },
+                    issued_file,
                 },
             )
         }
@@ -763,9 +815,11 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     call.arg("DomainName", domains.clone())?;
                 }
                 call.opt("FriendlyName", friendly_name.clone())?;
+                let issued = issued_file(cx.ir, certificate).unwrap_or_default();
+                cx.needs.issued |= !issued.is_empty();
                 (
                     "request_certificate.ps1.j2",
-                    certificate_view(certificate, &server, dn, request_file, "", reference.as_deref(), Some(call), Vec::new()),
+                    certificate_view(certificate, &server, dn, request_file, &issued, reference.as_deref(), Some(call), Vec::new()),
                 )
             } else {
                 let inf = certreq_inf(&dn, domains, *key_size, *exportable, friendly_name.as_deref());
@@ -782,7 +836,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             exportable,
         } => {
             cx.needs.files = true;
-            cx.needs.dn = true;
+            cx.needs.dn = !runs_exchange(cx.host);
             let dn = crypto_dn(subject);
             let mut view = certificate_view(certificate, &server, dn, "", file, None, None, Vec::new());
             if let ActionView::Certificate { exportable: e, .. } = &mut view {
@@ -790,8 +844,10 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             }
             if runs_exchange(cx.host) {
                 cx.exchange_shell();
+                cx.needs.issued = true;
                 ("import_certificate.ps1.j2", view)
             } else {
+                cx.needs.issued = true;
                 ("import_certificate_certreq.ps1.j2", view)
             }
         }
@@ -800,24 +856,45 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             subject,
             services,
         } => {
-            cx.needs.dn = true;
             cx.needs.compare = true;
             cx.exchange_shell();
             let mut call = Call::new("Enable-ExchangeCertificate", v);
             call.arg("Services", services.clone())?;
-            (
-                "enable_certificate.ps1.j2",
-                certificate_view(certificate, &server, crypto_dn(subject), "", "", None, Some(call), Vec::new()),
-            )
+            let file = issued_file(cx.ir, certificate).ok_or_else(|| format!("`{certificate}` is enabled but never imported"))?;
+            cx.needs.files = true;
+            cx.needs.issued = true;
+            let smtp = services.iter().any(|s| s == "SMTP");
+            cx.needs.internal_tls |= smtp;
+            let mut view = certificate_view(certificate, &server, crypto_dn(subject), "", &file, None, Some(call), Vec::new());
+            if let ActionView::Certificate { smtp: s, .. } = &mut view {
+                *s = smtp;
+            }
+            ("enable_certificate.ps1.j2", view)
         }
         Action::VerifySmtpCertificate { certificate, subject } => {
-            cx.needs.dn = true;
             cx.needs.compare = true;
+            cx.needs.files = true;
+            cx.needs.issued = true;
             cx.exchange_shell();
-            (
-                "verify_smtp_certificate.ps1.j2",
-                certificate_view(certificate, &server, crypto_dn(subject), "", "", None, None, Vec::new()),
-            )
+            let file = issued_file(cx.ir, certificate).ok_or_else(|| format!("`{certificate}` is verified but never imported"))?;
+            let iis = cx.ir.operations.iter().any(|o| {
+                o.host == op.host
+                    && matches!(&o.action, Action::EnableCertificate { certificate: c, services, .. } if c == certificate && services.iter().any(|s| s == "IIS"))
+            });
+            let (fqdn, from_issued) = connector_fqdn(cx.ir, &op.host, certificate);
+            let mut view = certificate_view(certificate, &server, crypto_dn(subject), "", &file, None, None, Vec::new());
+            if let ActionView::Certificate {
+                iis: i,
+                fqdn: f,
+                fqdn_from_issued,
+                ..
+            } = &mut view
+            {
+                *i = iis;
+                *f = fqdn;
+                *fqdn_from_issued = from_issued;
+            }
+            ("verify_smtp_certificate.ps1.j2", view)
         }
         Action::ReceiveConnector {
             name,
@@ -831,11 +908,24 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             usage,
             max_message_size,
             tls_domain,
+            fqdn_certificate,
             ..
         } => {
             cx.needs.compare = true;
             cx.exchange_shell();
             let identity = format!("{server_name}\\{name}");
+            // Guide 9.0: the HELO/EHLO name is the CN *of the issued certificate*, read from
+            // the returned file at run time (the issuer may rewrite the requested subject).
+            let fqdn_file = fqdn_certificate.as_deref().and_then(|c| issued_file(cx.ir, c));
+            let fqdn_value: Option<PsValue> = match (&fqdn_file, fqdn) {
+                (Some(_), _) => Some(PsValue::Var { var: "connectorFqdn" }),
+                (None, Some(f)) => Some(f.as_str().into()),
+                (None, None) => None,
+            };
+            if fqdn_file.is_some() {
+                cx.needs.files = true;
+                cx.needs.issued = true;
+            }
             let mut create = Call::new("New-ReceiveConnector", v);
             create
                 .arg("Name", name.as_str())?
@@ -856,7 +946,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     .arg("RemoteIPRanges", remote_ips.clone())?
                     .arg("AuthMechanism", auth.clone())?
                     .arg("PermissionGroups", permission_groups.clone())?
-                    .opt("Fqdn", fqdn.clone())?
+                    .opt("Fqdn", fqdn_value.clone())?
                     .arg("RequireTLS", *require_tls)?
                     .opt("MaxMessageSize", max_message_size.map(size_literal))?;
             }
@@ -868,8 +958,8 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                 groups.ignore.push("Custom".into());
             }
             compare.push(groups);
-            if let Some(f) = fqdn {
-                compare.push(Compare::new("Fqdn", f.as_str()));
+            if let Some(f) = fqdn_value {
+                compare.push(Compare::new("Fqdn", f));
             }
             compare.push(Compare::new("RequireTLS", *require_tls));
             if let Some(m) = max_message_size {
@@ -892,6 +982,8 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     auth: None,
                     auth_mechanism: String::new(),
                     credential: None,
+                    fqdn_file,
+                    fqdn_requested: fqdn.clone().unwrap_or_default(),
                 },
             )
         }
@@ -1002,6 +1094,8 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     auth,
                     auth_mechanism: auth_mechanism.clone(),
                     credential,
+                    fqdn_file: None,
+                    fqdn_requested: String::new(),
                 },
             )
         }
@@ -1044,12 +1138,35 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     })
                     .unwrap_or_else(|| server.clone())
             });
+            // A receive connector whose FQDN is the issued certificate's CN reads it again.
+            let (fqdn_file, fqdn_requested) = cx
+                .ir
+                .operations
+                .iter()
+                .find_map(|o| match &o.action {
+                    Action::ReceiveConnector {
+                        name: n,
+                        fqdn,
+                        fqdn_certificate: Some(c),
+                        ..
+                    } if !send && n == name => issued_file(cx.ir, c).map(|f| (Some(f), fqdn.clone().unwrap_or_default())),
+                    _ => None,
+                })
+                .unwrap_or((None, String::new()));
+            if fqdn_file.is_some() {
+                cx.needs.files = true;
+                cx.needs.issued = true;
+            }
             let mut list = Vec::new();
             for (prop, value) in expect {
                 if !super::quote::is_ident(prop) {
                     return Err(format!("connector property `{prop}` is not a property name"));
                 }
-                let mut c = Compare::new(prop, value.as_str());
+                let mut c = if prop == "Fqdn" && fqdn_file.is_some() {
+                    Compare::new(prop, PsValue::Var { var: "connectorFqdn" })
+                } else {
+                    Compare::new(prop, value.as_str())
+                };
                 c.address_only = prop == "AddressSpaces";
                 if prop == "PermissionGroups" && !value.contains("Custom") {
                     c.ignore.push("Custom".into());
@@ -1063,6 +1180,8 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     name: name.clone(),
                     server,
                     expect: list,
+                    fqdn_file,
+                    fqdn_requested,
                 },
             )
         }
@@ -1113,7 +1232,26 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             } else {
                 cx.exchange_shell();
             }
-            ("verify_user_smime.ps1.j2", ActionView::UserSmime { user: user.clone() })
+            // Hybrid (a directory-sync step exists): on-premises users' certificates arrive in
+            // userCertificate (AD CS autoenrolment) or userSMIMECertificate (Outlook).
+            let either = cx.ir.operations.iter().any(|o| matches!(o.action, Action::DirectorySync { .. }));
+            let sst_file = cx
+                .ir
+                .operations
+                .iter()
+                .find_map(|o| match &o.action {
+                    Action::SmimeConfig { sst_file, .. } if !sst_file.is_empty() => Some(win_path(sst_file)),
+                    _ => None,
+                });
+            cx.needs.files |= sst_file.is_some();
+            (
+                "verify_user_smime.ps1.j2",
+                ActionView::UserSmime {
+                    user: user.clone(),
+                    either,
+                    sst_file,
+                },
+            )
         }
         Action::ActiveSyncDirectory {
             server_name,
@@ -1122,22 +1260,29 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             basic,
             client_cert_auth,
             windows,
+            external_host,
             ..
         } => {
             cx.needs.compare = true;
             cx.exchange_shell();
             let identity = format!("{server_name}\\Microsoft-Server-ActiveSync ({site})");
+            // The runbook's "by hand" command sets the same parameters, ExternalUrl included.
+            let external_url = external_host.as_ref().map(|h| format!("https://{h}/Microsoft-Server-ActiveSync"));
             let mut update = Call::new("Set-ActiveSyncVirtualDirectory", v);
             update
                 .arg("Identity", identity.as_str())?
                 .arg("BasicAuthEnabled", *basic)?
                 .arg("ClientCertAuth", client_cert_auth.as_str())?
-                .arg("WindowsAuthEnabled", *windows)?;
-            let compare = vec![
+                .arg("WindowsAuthEnabled", *windows)?
+                .opt("ExternalUrl", external_url.clone())?;
+            let mut compare = vec![
                 Compare::new("BasicAuthEnabled", *basic),
                 Compare::new("ClientCertAuth", client_cert_auth.as_str()),
                 Compare::new("WindowsAuthEnabled", *windows),
             ];
+            if let Some(url) = external_url {
+                compare.push(Compare::new("ExternalUrl", url));
+            }
             (
                 "active_sync_directory.ps1.j2",
                 ActionView::ActiveSync {
@@ -1146,7 +1291,8 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     update,
                     mode: match auth {
                         EasAuth::Password => "user name and password",
-                        EasAuth::CertificateAndPassword => "client certificate and password",
+                        EasAuth::CertificateAndPassword => "client certificate required, password as fallback identity",
+                        EasAuth::CertificateOrPassword => "client certificate or password",
                         EasAuth::Certificate => "client certificate only",
                     },
                 },
@@ -1181,7 +1327,13 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                 value: Some(PsValue::Str(value.to_string())),
             };
             let rolls: Vec<Vec<Param>> = if array || members.is_empty() {
-                vec![vec![p("ToArrayMembers", array_fqdn), p("GenerateNewPasswordFor", &qualified)]]
+                vec![vec![
+                    Param {
+                        name: "ToArrayMembers".into(),
+                        value: Some(PsValue::Var { var: "casArrayName" }),
+                    },
+                    p("GenerateNewPasswordFor", &qualified),
+                ]]
             } else {
                 let first = &members[0];
                 let mut rolls = vec![vec![p("ToSpecificServer", first), p("GenerateNewPasswordFor", &qualified)]];
@@ -1204,6 +1356,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                         "Get-ClientAccessServer"
                     },
                     rolls,
+                    array: array || members.is_empty(),
                 },
             )
         }
@@ -1219,7 +1372,15 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                 "allow_delegation.ps1.j2",
                 ActionView::Delegation {
                     account: account.clone(),
-                    spns: spn_forms(spns),
+                    spns: spn_forms(
+                        spns,
+                        &cx.ir
+                            .hosts
+                            .values()
+                            .filter(|h| h.kind == HostKind::Server)
+                            .filter_map(|h| h.fqdn.as_deref())
+                            .collect::<Vec<_>>(),
+                    ),
                     protocol_transition: *protocol_transition,
                 },
             )
@@ -1280,10 +1441,11 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     subject.as_deref().map(|s| format!(" of {s}")).unwrap_or_default()
                 ),
                 expect: "the mapping exists".into(),
+                spns: Vec::new(),
             },
         ),
         Action::Check { command, expect } => {
-            let spn_scan = command.trim().eq_ignore_ascii_case("setspn -X");
+            let spn_scan = command.trim().to_ascii_lowercase().starts_with("setspn -x");
             if spn_scan {
                 cx.needs.spn = true;
             }
@@ -1296,6 +1458,18 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                 ActionView::Check {
                     command: command.clone(),
                     expect: expect.clone(),
+                    spns: if spn_scan {
+                        cx.ir
+                            .operations
+                            .iter()
+                            .filter_map(|o| match &o.action {
+                                Action::RegisterSpn { spn, .. } => Some(spn.clone()),
+                                _ => None,
+                            })
+                            .collect()
+                    } else {
+                        Vec::new()
+                    },
                 },
             )
         }
@@ -1332,7 +1506,47 @@ fn certificate_view(
         reference: reference.map(str::to_string),
         call,
         inf,
+        smtp: false,
+        iis: false,
+        fqdn: None,
+        fqdn_from_issued: false,
     }
+}
+
+/// The file a certificate is issued into (from its import), with Windows separators.
+fn issued_file(ir: &Ir, certificate: &str) -> Option<String> {
+    ir.operations.iter().find_map(|o| match &o.action {
+        Action::ImportCertificate {
+            certificate: c, file, ..
+        } if c == certificate => Some(win_path(file)),
+        _ => None,
+    })
+}
+
+/// The FQDN a receive connector on `host` answers with when it uses `certificate`, and
+/// whether that is the issued certificate's CN (read at run time) rather than a declared name.
+fn connector_fqdn(ir: &Ir, host: &str, certificate: &str) -> (Option<String>, bool) {
+    let enable = format!("enable/{certificate}/{host}");
+    ir.operations
+        .iter()
+        .find_map(|o| match &o.action {
+            Action::ReceiveConnector {
+                server,
+                fqdn,
+                fqdn_certificate,
+                ..
+            } if server == host => {
+                if fqdn_certificate.as_deref() == Some(certificate) {
+                    Some((fqdn.clone(), true))
+                } else if o.depends_on.contains(&enable) {
+                    fqdn.clone().map(|f| (Some(f), false))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        })
+        .unwrap_or((None, false))
 }
 
 /// The certreq INF for a request made without Exchange (e.g. on a TMG server). Values are
@@ -1395,10 +1609,14 @@ mod tests {
     #[test]
     fn spn_both_forms() {
         assert_eq!(
-            spn_forms(&["http/casarray.corp.contoso.com".into()]),
-            vec!["http/casarray.corp.contoso.com", "http/CASARRAY"]
+            spn_forms(&["http/eas01.corp.contoso.com".into()], &["eas01.corp.contoso.com"]),
+            vec!["http/eas01.corp.contoso.com", "http/EAS01"]
         );
-        assert_eq!(spn_forms(&["http/eas01".into()]), vec!["http/eas01"]);
+        assert_eq!(
+            spn_forms(&["http/casarray.corp.contoso.com".into()], &["cas01.corp.contoso.com"]),
+            vec!["http/casarray.corp.contoso.com"]
+        );
+        assert_eq!(spn_forms(&["http/eas01".into()], &[]), vec!["http/eas01"]);
     }
 
     #[test]

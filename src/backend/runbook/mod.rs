@@ -91,6 +91,10 @@ fn scripts(script_files: &[OutputFile]) -> Vec<model::Script> {
         .map(|f| model::Script {
             approval_switch: f.path.ends_with(".ps1")
                 && String::from_utf8_lossy(&f.contents).contains("[switch]$Approved"),
+            sha256: {
+                use sha2::{Digest, Sha256};
+                Sha256::digest(&f.contents).iter().map(|b| format!("{b:02x}")).collect()
+            },
             path: f.path.clone(),
             target: f.target,
             host: f.host.clone(),

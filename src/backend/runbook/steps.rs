@@ -164,7 +164,7 @@ pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
             certificate,
             subject,
             services,
-        } => enable(op, certificate, subject, services),
+        } => enable(op, certificate, subject, services, cx),
         Action::VerifySmtpCertificate { certificate, subject } => verify_smtp(op, certificate, subject, cx),
         Action::ReceiveConnector { .. } => receive_connector(op, cx),
         Action::SendConnector { .. } => send_connector(op, cx),
@@ -314,16 +314,15 @@ fn prerequisite(op: &Operation, text: &str, cx: &Cx) -> Content {
             )),
         ])];
     } else if op.id.starts_with("prereq/ca/") {
-        let url = cx
-            .ir
-            .operations
-            .iter()
-            .find_map(|o| match &o.action {
-                Action::Ws1Authority { name, url, .. } if op.id.ends_with(&format!("/{name}")) => Some(url.as_str()),
-                _ => None,
-            })
-            .unwrap_or("");
-        c.by_hand = vec![Block::Steps(vec![
+        let authority =
+            cx.ir.operations.iter().find(
+                |o| matches!(&o.action, Action::Ws1Authority { name, .. } if op.id.ends_with(&format!("/{name}"))),
+            );
+        let url = match authority.map(|a| &a.action) {
+            Some(Action::Ws1Authority { url, .. }) => url.as_str(),
+            _ => "",
+        };
+        let mut items = vec![
             run(md!("On the certificate authority, in an elevated prompt:"), bat("certutil -cainfo type"))
                 .expect(md!("an **Enterprise** CA (`Enterprise Root CA` or `Enterprise Subordinate CA`), not a stand-alone CA, whose templates Workspace ONE needs")),
             item(md!(
@@ -331,13 +330,156 @@ fn prerequisite(op: &Operation, text: &str, cx: &Cx) -> Content {
                 C(url),
                 " in a browser: the server answers (a sign-in prompt or its page), it does not time out"
             )),
-        ])];
+        ];
+        if let Some(a) = authority {
+            items.extend(ca_template_checks(a, cx));
+        }
+        c.by_hand = vec![Block::Steps(items)];
+        if let Some(Action::Ws1Authority {
+            ca_type,
+            challenge,
+            url,
+            ..
+        }) = authority.map(|a| &a.action)
+        {
+            if ca_type == "generic_scep" {
+                c.by_hand
+                    .push(Block::Para(ndes_challenge_intro(challenge.is_some(), url)));
+                c.by_hand.push(Block::Steps(ndes_challenge(challenge.is_some(), url)));
+            }
+        }
     } else {
         c.by_hand = vec![Block::Steps(vec![item(md!(
             "Confirm the statement above and record who confirmed it and when"
         ))])];
     }
     c
+}
+
+/// The AD CS certificate templates behind a Workspace ONE authority's request templates, with
+/// the key length they ask for.
+fn ca_templates<'a>(authority: &Operation, cx: &'a Cx) -> Vec<(&'a str, u32)> {
+    let mut out: Vec<(&str, u32)> = Vec::new();
+    for o in &cx.ir.operations {
+        if let Action::Ws1Template {
+            ca_template: Some(t),
+            key_size,
+            ..
+        } = &o.action
+        {
+            if o.depends_on.contains(&authority.id) && !out.iter().any(|(n, _)| n == t) {
+                out.push((t.as_str(), *key_size));
+            }
+        }
+    }
+    out
+}
+
+/// The AD CS template prerequisites Workspace ONE and NDES rely on (review S4-3): the subject
+/// is supplied in the request (the SAN comes from Workspace ONE), Client Authentication is in
+/// the EKU, the key length matches, the requesting account may enrol, the CA issues it.
+fn ca_template_checks(authority: &Operation, cx: &Cx) -> Vec<Item> {
+    let Action::Ws1Authority { ca_type, account, .. } = &authority.action else {
+        return Vec::new();
+    };
+    let requester = if ca_type == "adcs" {
+        md!(
+            "the service account ",
+            C(account.as_deref().unwrap_or("Workspace ONE uses"))
+        )
+    } else {
+        md!("the NDES service account (the identity of the **SCEP** application pool)")
+    };
+    let mut items = Vec::new();
+    for (t, key_size) in ca_templates(authority, cx) {
+        items.push(
+            run(
+                md!("On the certificate authority, read the certificate template ", C(t), ":"),
+                bat(format!("certutil -v -template {}", arg(t))),
+            )
+            .expect(md!(
+                "`msPKI-Certificate-Name-Flag` holds `CT_FLAG_ENROLLEE_SUPPLIES_SUBJECT` (Subject Name: **Supply in the request**, so the SAN from Workspace ONE is kept); `pKIExtendedKeyUsage` holds **Client Authentication** (1.3.6.1.5.5.7.3.2); `msPKI-Minimal-Key-Size` is ",
+                N(u64::from(key_size)),
+                "; the permissions list **Allow Enroll** (and Read) for ",
+                requester.clone(),
+                ". Fix the template in **certtmpl.msc** otherwise: the CA refuses or rewrites the request"
+            )),
+        );
+        items.push(
+            run(md!("The CA issues from it:"), bat("certutil -CATemplates"))
+                .expect(md!("a line starting with ", C(t), "; if missing, **certsrv.msc** > **Certificate Templates** > **New** > **Certificate Template to Issue**")),
+        );
+    }
+    items
+}
+
+/// The host of a URL (`https://ndes01.corp.contoso.com/certsrv/mscep/` -> `ndes01.corp.contoso.com`).
+fn url_host(url: &str) -> &str {
+    url.split("://").nth(1).and_then(|r| r.split('/').next()).unwrap_or(url)
+}
+
+fn ndes_challenge_intro(static_challenge: bool, url: &str) -> Md {
+    let host = url_host(url);
+    if static_challenge {
+        md!(
+            "**NDES accepts the static challenge** (on the NDES server ",
+            C(host),
+            "). NDES hands out one-time passwords by default (`mscep_admin`), which a static challenge in Workspace ONE cannot follow: switch NDES to single-password mode (KB959193), or use Workspace ONE's dynamic challenge instead."
+        )
+    } else {
+        md!(
+            "**NDES accepts requests without a challenge** (on the NDES server ",
+            C(host),
+            "). Anyone who reaches the SCEP URL can then enrol: keep the URL reachable from Workspace ONE and the devices only."
+        )
+    }
+}
+
+/// Registry steps on the NDES server for the authority's challenge type (review S4-1).
+fn ndes_challenge(static_challenge: bool, url: &str) -> Vec<Item> {
+    let admin = format!("https://{}/certsrv/mscep_admin/", url_host(url));
+    const KEY: &str = r"HKLM\SOFTWARE\Microsoft\Cryptography\MSCEP";
+    let (sub, value) = if static_challenge {
+        ("UseSinglePassword", "1")
+    } else {
+        ("EnforcePassword", "0")
+    };
+    let mut items = vec![
+        run(
+            md!("In an elevated prompt on the NDES server, read the current mode:"),
+            bat(format!("reg query {KEY}\\{sub} /v {sub}")),
+        )
+        .expect(md!(
+            "`",
+            T(sub),
+            "    REG_DWORD    0x",
+            T(value),
+            "`: then nothing to change, skip the next two items"
+        )),
+        run(
+            md!("Otherwise set it (the value lives in a subkey of the same name):"),
+            bat(format!("reg add {KEY}\\{sub} /v {sub} /t REG_DWORD /d {value} /f")),
+        ),
+        run(
+            md!("NDES reads the registry when its application pool starts; recycle it:"),
+            bat(r"%windir%\system32\inetsrv\appcmd.exe recycle apppool /apppool.name:SCEP"),
+        ),
+    ];
+    if static_challenge {
+        items.push(
+            run(
+                md!("Read how long a password stays valid (minutes; NDES default 60):"),
+                bat(format!("reg query {KEY}\\PasswordValidity /v PasswordValidity")),
+            )
+            .expect(md!("a validity that fits how you rotate the challenge: when the password expires, enrolments fail until a new one from ", C(&admin), " is stored in the vault and typed into the Workspace ONE authority")),
+        );
+        items.push(item(md!(
+            "Open ",
+            C(&admin),
+            " as an NDES administrator: the page shows the single enrolment challenge. Store it as the vault secret the authority names; it is typed into the console, never into a file."
+        )));
+    }
+    items
 }
 
 fn store_name(store: Store) -> (&'static str, &'static str) {
@@ -745,8 +887,13 @@ fn submit(
         )));
     }
     c.by_hand = vec![Block::Steps(steps)];
-    let mut expect = md!("`Subject:` ");
+    // The issuer may rewrite the requested subject (the ONE Mail guide's own sample does):
+    // what counts is the file's thumbprint and issuer; the scripts go by both.
+    let mut expect = md!("`Subject:` as the issuer wrote it (requested: ");
     expect.push(&C(subject.as_deref().unwrap_or(certificate)));
+    expect.push(&md!(
+        "; note its CN, and the `Cert Hash(sha1)`, by which the scripts find the certificate)"
+    ));
     if let Some(i) = issuer {
         expect.push(&md!(" and `Issuer:` ", C(&format!("CN={i}"))));
     }
@@ -826,9 +973,9 @@ fn import(op: &Operation, certificate: &str, file: &str, subject: &Subject, expo
             pscmd("Get-ExchangeCertificate | Format-List Subject, Thumbprint, Status, HasPrivateKey, Services"),
         )
         .expect(md!(
-            "the certificate with ",
+            "the certificate whose thumbprint is the file's `Cert Hash(sha1)` (its subject may differ from the requested ",
             C(&format!("CN={cn}")),
-            " in its subject, `Status : Valid` and `HasPrivateKey : True`; note its thumbprint"
+            "), `Status : Valid` and `HasPrivateKey : True`"
         ))])];
         c.rollback = vec![Block::Steps(vec![run(
             md!("Remove the certificate (and its key) from ", C(&op.host), ":"),
@@ -865,76 +1012,127 @@ fn import(op: &Operation, certificate: &str, file: &str, subject: &Subject, expo
     c
 }
 
-fn enable(op: &Operation, certificate: &str, subject: &Subject, services: &[String]) -> Content {
+fn enable(op: &Operation, certificate: &str, subject: &Subject, services: &[String], cx: &Cx) -> Content {
+    let server = exchange_server(op, cx);
     let list = services.join(", ");
+    let smtp = services.iter().any(|s| s == "SMTP");
     let mut c = Content {
         does: md!("Enables ", C(certificate), " for ", T(&list), " on ", C(&op.host), "."),
         ..Content::default()
     };
-    c.by_hand = vec![Block::Steps(vec![
-        run(
-            md!(
-                "Note which certificate has these services now (for the rollback) and the thumbprint of ",
-                C(&format!("CN={}", subject.cn())),
-                ":"
-            ),
-            pscmd("Get-ExchangeCertificate | Format-List Subject, Thumbprint, Services"),
+    let mut steps = vec![run(
+        md!(
+            "Note which certificate has these services now (for the rollback) and the thumbprint of the issued certificate (",
+            C(&format!("CN={}", subject.cn())),
+            " in the request; the issuer may have rewritten the subject, so go by the file's `Cert Hash(sha1)` from `certutil -dump`):"
         ),
-        run(
-            md!("Enable it; answer **Yes** when asked to replace the default SMTP certificate:"),
+        pscmd("Get-ExchangeCertificate | Format-List Subject, Thumbprint, Services"),
+    )];
+    if smtp {
+        steps.push(run(
+            md!("Note the internal transport (default SMTP) certificate, which must stay as it is:"),
+            pscmd(format!(
+                "$raw = (Get-ExchangeServer -Identity {}).InternalTransportCertificate\n(New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (,[byte[]]$raw)).Thumbprint",
+                ps(&server)
+            )),
+        ));
+        steps.push(run(
+            md!("Enable it; answer **No** when asked to overwrite the existing default SMTP certificate: the default is the internal transport certificate between Exchange servers, and Exchange 2010 picks the certificate for a connector by the connector's FQDN, not by the default:"),
             pscmd(format!(
                 "Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services {}",
                 services.join(",")
             )),
-        ),
-    ])];
-    c.verify = vec![Block::Steps(vec![run(
+        ));
+    } else {
+        steps.push(run(
+            md!("Enable it:"),
+            pscmd(format!(
+                "Enable-ExchangeCertificate -Thumbprint <thumbprint> -Services {}",
+                services.join(",")
+            )),
+        ));
+    }
+    c.by_hand = vec![Block::Steps(steps)];
+    if smtp {
+        c.notes.push(md!(
+            "The script cannot answer the overwrite prompt, so it enables with `-Force` and at once makes the previous default SMTP certificate the default again, then reads the internal transport certificate back; it stops if that differs from before."
+        ));
+    }
+    let mut verify = vec![run(
         md!("In the Exchange Management Shell:"),
         pscmd("Get-ExchangeCertificate -Thumbprint <thumbprint> | Format-List Services"),
     )
-    .expect(md!("`Services` lists ", T(&list)))])];
-    c.rollback = vec![Block::Steps(vec![run(
-        md!("Enable the previous certificate again for these services:"),
-        pscmd(format!(
-            "Enable-ExchangeCertificate -Thumbprint <previous thumbprint> -Services {}",
-            services.join(",")
-        )),
-    )])];
+    .expect(md!("`Services` lists ", T(&list)))];
+    if smtp {
+        verify.push(run(
+            md!("The internal transport certificate:"),
+            pscmd(format!(
+                "$raw = (Get-ExchangeServer -Identity {}).InternalTransportCertificate\n(New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (,[byte[]]$raw)).Thumbprint",
+                ps(&server)
+            )),
+        )
+        .expect(md!("the thumbprint noted before this step")));
+    }
+    c.verify = vec![Block::Steps(verify)];
+    c.rollback = vec![Block::Steps(if smtp {
+        vec![item(md!(
+            "A service cannot be taken off a certificate once assigned; the default SMTP certificate was kept, so nothing else changed. To undo, remove the certificate itself (rollback of its import) once no connector needs it."
+        ))]
+    } else {
+        vec![run(
+            md!("Enable the previous certificate again for these services:"),
+            pscmd(format!(
+                "Enable-ExchangeCertificate -Thumbprint <previous thumbprint> -Services {} -Force",
+                services.join(",")
+            )),
+        )]
+    })];
     c
 }
 
+/// The Exchange server name of the operation's host (first label of its FQDN).
+fn exchange_server(op: &Operation, cx: &Cx) -> String {
+    cx.host(&op.host)
+        .and_then(|h| h.fqdn.as_deref())
+        .map_or(op.host.as_str(), |f| f.split('.').next().unwrap_or(f))
+        .to_string()
+}
+
 fn verify_smtp(op: &Operation, certificate: &str, subject: &Subject, cx: &Cx) -> Content {
+    let fqdn = cx.ops().find_map(|o| match &o.action {
+        Action::ReceiveConnector {
+            fqdn,
+            fqdn_certificate,
+            server,
+            ..
+        } if server == &op.host && (fqdn_certificate.as_deref() == Some(certificate) || fqdn.is_some()) => fqdn.clone(),
+        _ => None,
+    });
+    let name = fqdn.unwrap_or_else(|| subject.cn().to_string());
     let mut c = Content {
         does: md!(
             "Checks that ",
             C(certificate),
-            " is the only certificate enabled for SMTP on ",
+            " is enabled for SMTP on ",
             C(&op.host),
-            "."
+            " and that no other SMTP certificate there holds the connector's FQDN (",
+            C(&name),
+            " as requested; the script reads it from the issued certificate): Exchange 2010 picks the STARTTLS certificate by that name."
         ),
         ..Content::default()
     };
     c.verify = vec![Block::Steps(vec![run(
         md!("In the Exchange Management Shell on ", C(&op.host), ":"),
-        pscmd("Get-ExchangeCertificate | Where-Object { $_.Services -match 'SMTP' } | Format-List Subject, Thumbprint, Services"),
+        pscmd("Get-ExchangeCertificate | Where-Object { $_.Services -match 'SMTP' } | Format-List Subject, CertificateDomains, Thumbprint, Services"),
     )
     .expect(md!(
-        "exactly one certificate, whose subject holds ",
-        C(&format!("CN={}", subject.cn()))
+        "the issued certificate is listed with SMTP; no other certificate has the connector's FQDN (",
+        C(&name),
+        ") as its CN or in `CertificateDomains`. The self-signed certificate made by Exchange setup also lists SMTP: that is expected and stays"
     ))])];
-    let enable = cx.ops().find(|o| {
-        o.host == op.host && matches!(&o.action, Action::EnableCertificate { certificate: c, .. } if c == certificate)
-    });
-    c.notes.push(match enable {
-        Some(e) => md!(
-            "If another certificate also lists SMTP, take SMTP off it with `Enable-ExchangeCertificate -Thumbprint <other> -Services <its other services>` (`None` when SMTP was its only service) and run ",
-            cx.step_link(&e.id),
-            " again."
-        ),
-        None => md!(
-            "If another certificate also lists SMTP, take SMTP off it with `Enable-ExchangeCertificate -Thumbprint <other> -Services <its other services>` (`None` when SMTP was its only service)."
-        ),
-    });
+    c.notes.push(md!(
+        "If another SMTP certificate holds the connector's FQDN, it is a stray copy: check that it is not the internal transport certificate (step above), then remove it with `Remove-ExchangeCertificate -Thumbprint <other>`. Services cannot be taken off a certificate."
+    ));
     c
 }
 
@@ -951,12 +1149,21 @@ fn receive_connector(op: &Operation, cx: &Cx) -> Content {
         usage,
         max_message_size,
         tls_domain,
+        fqdn_certificate,
         ..
     } = &op.action
     else {
         return Content::default();
     };
     let version = cx.ir.organization.exchange;
+    // Guide 9.0: the FQDN is the CN of the *issued* certificate, which the issuer may have
+    // rewritten; the script reads it from the returned file, and so does the person.
+    let from_issued = fqdn_certificate.is_some();
+    let helo = match (fqdn, from_issued) {
+        (Some(f), true) => format!("the CN of the issued certificate (requested: {f})"),
+        (Some(f), false) => f.clone(),
+        (None, _) => "the server's name".to_string(),
+    };
     let mut c = Content {
         does: md!(
             "Creates receive connector ",
@@ -968,7 +1175,7 @@ fn receive_connector(op: &Operation, cx: &Cx) -> Content {
             " remote address",
             if remote_ips.len() == 1 { "" } else { "es" },
             ", answers HELO/EHLO as ",
-            C(fqdn.as_deref().unwrap_or("the server's name")),
+            if from_issued { md!(T(&helo)) } else { md!(C(&helo)) },
             ", authentication ",
             T(&auth.join(", ")),
             ", permission groups ",
@@ -988,7 +1195,9 @@ fn receive_connector(op: &Operation, cx: &Cx) -> Content {
     if version >= ExchangeVersion::E2013 {
         line.push_str(" -TransportRole FrontendTransport");
     }
-    if let Some(f) = fqdn {
+    if from_issued {
+        line.push_str(" -Fqdn <CN of the issued certificate>");
+    } else if let Some(f) = fqdn {
         line.push_str(&format!(" -Fqdn {}", ps(f)));
     }
     line.push_str(&format!(
@@ -1006,10 +1215,17 @@ fn receive_connector(op: &Operation, cx: &Cx) -> Content {
             ps(&format!("{d}:AcceptOorgProtocol"))
         ));
     }
-    let mut steps = vec![run(
+    let mut steps = Vec::new();
+    if from_issued {
+        steps.push(run(
+            md!("Read the CN from the subject of the issued certificate (ONE Mail guide 9.0):"),
+            pscmd("Get-ExchangeCertificate -Thumbprint <thumbprint> | Format-List Subject"),
+        ));
+    }
+    steps.push(run(
         md!("In the Exchange Management Shell on ", C(&op.host), ":"),
         pscmd(line),
-    )];
+    ));
     if version == ExchangeVersion::E2010 {
         steps.push(item(md!(
             "Or in the Exchange Management Console (ONE Mail guide 9.0): **Server Configuration** > **Hub Transport** > ",
@@ -1017,7 +1233,7 @@ fn receive_connector(op: &Operation, cx: &Cx) -> Content {
             " > **New Receive Connector**; name ",
             C(name),
             ", intended use **Custom**; **Local Network settings**: FQDN for HELO/EHLO ",
-            C(fqdn.as_deref().unwrap_or("")),
+            if from_issued { md!(T("read above")) } else { md!(C(fqdn.as_deref().unwrap_or(""))) },
             " (the CN of the issued certificate); **Remote Network settings**: add each address below and **remove 0.0.0.0–255.255.255.255**; **New**, **Finish**. Then the connector's **Properties** > **Authentication**: only ",
             T(&auth.join(", ")),
             "; **Permission Groups**: only ",
@@ -1190,20 +1406,20 @@ fn send_connector(op: &Operation, cx: &Cx) -> Content {
         ));
     }
     c.verify = verify_pointer(op, cx);
-    let mut rb = Vec::new();
+    let mut rb = vec![run(
+        md!("Remove the new connector:"),
+        pscmd(format!("Remove-SendConnector -Identity {}", ps(name))),
+    )];
+    // The cost change runs before this step (guide 10.0), so it is undone after it.
     for o in cx.ops() {
-        if matches!(o.action, Action::SetConnectorCost { .. }) && o.depends_on.iter().any(|d| d == &op.id) {
+        if matches!(o.action, Action::SetConnectorCost { .. }) && op.depends_on.iter().any(|d| d == &o.id) {
             rb.push(item(md!(
-                "First undo the cost change of ",
+                "Then undo the cost change of ",
                 cx.step_link(&o.id),
-                ", so the old connector takes the mail again."
+                ": the old connector is the only one left and takes the mail again."
             )));
         }
     }
-    rb.push(run(
-        md!("Remove the new connector:"),
-        pscmd(format!("Remove-SendConnector -Identity {}", ps(name))),
-    ));
     c.rollback = vec![Block::Steps(rb)];
     c
 }
@@ -1215,7 +1431,7 @@ fn connector_cost(name: &str, cost: u32) -> Content {
             C(name),
             " to ",
             N(u64::from(cost)),
-            ", so the new connector (cost 1) takes the mail while the old one stays as a fallback."
+            ", before the new connector (cost 1) is created, so the new one takes the mail as soon as it exists while the old one stays as a fallback."
         ),
         ..Content::default()
     };
@@ -1519,19 +1735,37 @@ fn verify_user_smime(user: &str, cx: &Cx) -> Content {
         .ops()
         .find(|o| o.id.starts_with("smime-publish/"))
         .map(|o| cx.step_link(&o.id));
+    let hybrid = cx.ops().any(|o| matches!(o.action, Action::DirectorySync { .. }));
     let mut c = Content {
-        does: md!("Checks that ", C(user), " has a certificate published to the GAL."),
+        does: md!(
+            "Checks that ",
+            C(user),
+            " has a certificate published to the GAL, issued by a CA of the uploaded store."
+        ),
         ..Content::default()
     };
-    let mut expect = md!("`UserSMimeCertificate` shows a certificate, not the empty `{}`");
+    let mut expect = if hybrid {
+        md!("`UserCertificate` or `UserSMimeCertificate` (either, or both) shows a certificate, not the empty `{}`")
+    } else {
+        md!("`UserSMimeCertificate` shows a certificate, not the empty `{}`")
+    };
     if let Some(p) = publish {
-        expect.push(&md!("; if it is, the user publishes again (", p, ")"));
+        expect.push(&md!("; if not, the user publishes again (", p, ")"));
     }
-    c.verify = vec![Block::Steps(vec![run(
-        md!("In the Exchange session:"),
-        pscmd(format!("Get-Mailbox -Identity {} | Format-List *user*", ps(user))),
-    )
-    .expect(expect)])];
+    c.verify = vec![Block::Steps(vec![
+        run(
+            md!("In the Exchange session, what the recipient is here (in Exchange Online an on-premises user is a `MailUser`):"),
+            pscmd(format!("Get-Recipient -Identity {} | Format-List RecipientTypeDetails", ps(user))),
+        ),
+        run(
+            md!("Then, for a `MailUser` with `Get-MailUser`, otherwise with `Get-Mailbox`:"),
+            pscmd(format!(
+                "Get-Mailbox -Identity {} | Format-List UserCertificate, UserSMimeCertificate",
+                ps(user)
+            )),
+        )
+        .expect(expect),
+    ])];
     c
 }
 
@@ -1587,7 +1821,8 @@ fn activesync(op: &Operation, cx: &Cx) -> Content {
     let identity = format!("{server_name}\\Microsoft-Server-ActiveSync ({site})");
     let mode = match auth {
         EasAuth::Password => "user name and password",
-        EasAuth::CertificateAndPassword => "client certificate and password",
+        EasAuth::CertificateAndPassword => "client certificate required, password as fallback identity",
+        EasAuth::CertificateOrPassword => "client certificate or password",
         EasAuth::Certificate => "client certificate only",
     };
     let mut c = Content {
@@ -1646,6 +1881,15 @@ fn activesync(op: &Operation, cx: &Cx) -> Content {
         )));
     }
     c.by_hand = vec![Block::Steps(steps)];
+    match auth {
+        EasAuth::CertificateAndPassword => c.notes.push(md!(
+            "Certificate required; password as fallback identity. Every device must present a certificate (Required, as the Symantec guide says); when the certificate maps to an account IIS uses that identity and never asks for the password, and Basic only answers when the mapping fails. This is **not** two-factor authentication."
+        )),
+        EasAuth::CertificateOrPassword => c.notes.push(md!(
+            "Certificate **or** password: devices without a certificate keep syncing with their password alone, and Microsoft notes that *Accepted* client certificates do not work consistently across ActiveSync devices. Use it for a migration only; switch to `certificate_and_password` or `certificate` when every device has its certificate."
+        )),
+        _ => {}
+    }
     c.verify = vec![Block::Steps(vec![run(
         md!("In the Exchange Management Shell:"),
         pscmd(format!(
@@ -2019,11 +2263,14 @@ fn asa(op: &Operation, account: &str, array_fqdn: &str, members: &[String], doma
         )
         .expect(md!(C(&format!("Fqdn : {array_fqdn}")))),
     );
+    steps.push(item(md!(
+        "Before rolling: every member runs Exchange 2010 SP1 with Update Rollup 3 or later, and its **Microsoft Exchange Service Host** service is running (the ASA does not work without it): ",
+        C("Get-Service -ComputerName <member> -Name MSExchangeServiceHost")
+    )));
     steps.push(run(
-        md!("Deploy the account to the array members (the script sets a new password itself):"),
+        md!("Deploy the account to the array members, named by the array's **Name** from the step above (the script sets a new password itself and asks to confirm the change: answer Yes):"),
         pscmd(format!(
-            "cd $exscripts\n.\\RollAlternateServiceAccountPassword.ps1 -ToArrayMembers {} -GenerateNewPasswordFor {} -Verbose",
-            ps(array_fqdn),
+            "cd $exscripts\n.\\RollAlternateServiceAccountPassword.ps1 -ToArrayMembers '<array name>' -GenerateNewPasswordFor {} -Verbose",
             ps(&full)
         )),
     ));
@@ -2041,26 +2288,47 @@ fn asa(op: &Operation, account: &str, array_fqdn: &str, members: &[String], doma
         " shows the credential of ",
         C(&full)
     ))])];
+    // Microsoft's roll script cannot remove an ASA; Set-ClientAccessServer can, per member.
+    let remove: Vec<String> = members
+        .iter()
+        .map(|m| {
+            format!(
+                "Set-ClientAccessServer -Identity {} -RemoveAlternateServiceAccountCredentials",
+                ps(m.split('.').next().unwrap_or(m))
+            )
+        })
+        .collect();
     c.rollback = vec![Block::Steps(vec![
         run(
-            md!("Remove the credential from the members:"),
-            pscmd(format!(
-                "cd $exscripts\n.\\RollAlternateServiceAccountPassword.ps1 -ToArrayMembers {} -RemoveAlternateServiceAccountCredentials -Verbose",
-                ps(array_fqdn)
+            md!("Remove the credential from each member, in the Exchange Management Shell:"),
+            pscmd(remove.join("\n")),
+        ),
+        run(
+            md!("Remove the array's SPN from the account:"),
+            bat(format!(
+                "setspn -D {} {}",
+                arg(&format!("http/{array_fqdn}")),
+                arg(&full)
             )),
         ),
-        item(md!("Delete the computer account ", C(account), " (after its SPNs are removed).")),
+        item(md!("Delete the computer account ", C(account), ".")),
     ])];
     c
 }
 
 fn delegation(account: &str, from: &str, spns: &[String], transition: bool, cx: &Cx) -> Content {
+    // The short form only for a declared server, whose computer account answers for it; an
+    // array name held by an alternate service account is registered (and delegated) as FQDN.
     let mut all: Vec<String> = Vec::new();
     for s in spns {
         all.push(s.clone());
         if let Some((svc, host)) = s.split_once('/') {
-            if let Some((short, _)) = host.split_once('.') {
-                all.push(format!("{svc}/{short}"));
+            let server =
+                cx.ir.hosts.values().any(|h| {
+                    h.kind == HostKind::Server && h.fqdn.as_deref().is_some_and(|f| f.eq_ignore_ascii_case(host))
+                });
+            if let Some((short, _)) = host.split_once('.').filter(|_| server) {
+                all.push(format!("{svc}/{}", short.to_ascii_uppercase()));
             }
         }
     }
@@ -2124,8 +2392,12 @@ fn delegation(account: &str, from: &str, spns: &[String], transition: bool, cx: 
             )),
         ),
         run(
-            md!("On ", C(from), ", drop cached tickets so the change applies without a restart:"),
-            bat("klist -li 0x3e7 purge"),
+            md!(
+                "On ",
+                C(from),
+                ", drop cached tickets so the change applies without a restart (0x3e4 is Network Service, which runs the gateway's application pool; 0x3e7 is the computer's own LocalSystem session):"
+            ),
+            bat("klist -li 0x3e4 purge\nklist -li 0x3e7 purge"),
         ),
     ])];
     c.verify = vec![Block::Steps(vec![run(
@@ -2197,6 +2469,13 @@ fn user_rights(op: &Operation, identity: &str, rights: &[String]) -> Content {
     c.notes.push(md!(
         "A domain Group Policy that sets these rights overrides the local policy: check with `gpresult /h gp.html` if the rights do not stick."
     ));
+    if identity == "NT AUTHORITY\\NETWORK SERVICE" && rights.iter().any(|r| r == "SeTcbPrivilege") {
+        c.notes.push(md!(
+            "**Act as part of the operating system** for Network Service gives it to every service on ",
+            C(&op.host),
+            " that runs as Network Service, not only to the gateway. The vendor guide asks for it; to narrow it, run the gateway's application pool under its own identity (`identity = application_pool_identity` on the `seg` block) and grant the rights to that identity instead."
+        ));
+    }
     c.verify = vec![Block::Steps(vec![run(
         md!("In an elevated prompt on ", C(&op.host), ":"),
         bat(format!(
@@ -2761,13 +3040,41 @@ fn ws1_template(op: &Operation, cx: &Cx) -> Content {
     }
     steps.push(item(md!("**Save**.")));
     c.by_hand = vec![Block::Steps(steps)];
+    let mut ndes_template = None;
     if !adcs {
         if let Some(t) = ca_template {
+            // NDES picks the template by the request's key usage (review S4-2).
+            let value = match kt.as_str() {
+                "signing" => "SignatureTemplate",
+                "encryption" => "EncryptionTemplate",
+                _ => "GeneralPurposeTemplate",
+            };
             c.notes.push(md!(
-                "NDES issues from the template set in its registry (`HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MSCEP`): it must be ",
+                "NDES chooses the AD CS template itself, by the request's key usage: it issues a ",
+                T(key_type(kt)),
+                " request from the template named in the registry value ",
+                C(value),
+                " of `HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MSCEP` (signing: `SignatureTemplate`, encryption: `EncryptionTemplate`, both: `GeneralPurposeTemplate`). It must be ",
                 C(t),
-                ", whose key length is the one above."
+                "."
             ));
+            ndes_template = Some(
+                run(
+                    md!("On the NDES server, in an elevated prompt:"),
+                    bat(format!(
+                        "reg query HKLM\\SOFTWARE\\Microsoft\\Cryptography\\MSCEP /v {value}"
+                    )),
+                )
+                .expect(md!(
+                    "`",
+                    T(value),
+                    "    REG_SZ    ",
+                    T(t),
+                    "`; if not, set it with `reg add` (same path, `/t REG_SZ /d ",
+                    T(t),
+                    " /f`) and recycle the **SCEP** application pool"
+                )),
+            );
         }
     }
     if eku.iter().any(|e| e == "client_auth") {
@@ -2778,6 +3085,9 @@ fn ws1_template(op: &Operation, cx: &Cx) -> Content {
     c.verify = vec![Block::Para(md!(
         "The device test in the Verification phase checks the issued certificate: the subject, Email and UPN in the SAN, Client Authentication in the EKU."
     ))];
+    if let Some(check) = ndes_template {
+        c.verify.push(Block::Steps(vec![check]));
+    }
     c.rollback = vec![Block::Steps(vec![item(md!(
         "After the profiles that use it are gone: **Request Templates** > ",
         C(name),
@@ -2808,6 +3118,7 @@ fn ws1_profile(op: &Operation) -> Content {
         domain,
         username,
         email,
+        trust,
     } = &op.action
     else {
         return Content::default();
@@ -2829,7 +3140,19 @@ fn ws1_profile(op: &Operation) -> Content {
         ..Content::default()
     };
     let lookup = |v: &Option<String>| v.clone().unwrap_or_default();
-    c.by_hand = vec![Block::Steps(vec![
+    let roots: Vec<Item> = trust
+        .iter()
+        .map(|r| {
+            item(md!(
+                "**Credentials** > **+** (one more credential): **Credential Source** **Upload**; **Certificate** the file ",
+                C(&r.file),
+                " (",
+                T(r.common_name.as_deref().unwrap_or(&r.authority)),
+                "): the device installs it as a trusted root."
+            ))
+        })
+        .collect();
+    let mut steps = vec![
         item(md!("**Devices** > **Profiles** > **List View** > **Add** > **Add Profile** > **", T(platform(p)), "**.")),
         item(md!("**General**: **Name** ", C(name), "; assign the smart groups of the users in scope.")),
         item(md!(
@@ -2839,6 +3162,9 @@ fn ws1_profile(op: &Operation) -> Content {
             C(template),
             "."
         )),
+    ];
+    steps.extend(roots);
+    steps.extend([
         item(md!(
             "**Exchange ActiveSync** > **Configure** (after the Credentials payload): **Account Name** ",
             C(account_name),
@@ -2857,20 +3183,37 @@ fn ws1_profile(op: &Operation) -> Content {
             C(&lookup(username)),
             "; **Email Address** ",
             C(&lookup(email)),
-            "; **Payload Certificate**: the credential of the Credentials payload."
+            "; **Payload Certificate**: the credential from ",
+            C(template),
+            "."
         )),
         item(md!("**Save and Publish**.")),
-    ])];
+    ]);
+    c.by_hand = vec![Block::Steps(steps)];
     if !use_ssl {
         c.notes.push(md!("Certificate authentication fails without SSL."));
     }
-    c.verify = vec![Block::Steps(vec![item(md!(
+    let mut view_xml = md!(
         "**Devices** > **Profiles** > **List View** > ",
         C(name),
         " > **View XML**: the Exchange payload names ",
         C(host),
         " and the certificate payload is present."
-    ))])];
+    );
+    if p == "ios" {
+        // The workspace-one target writes the same profile; its path is fixed by the backend.
+        let path = format!(
+            "workspace-one/{}/profiles/{}.mobileconfig",
+            crate::backend::sanitize_component(&op.host),
+            crate::backend::sanitize_component(name)
+        );
+        view_xml.push(&md!(
+            " It matches ",
+            C(&path),
+            " of the `workspace-one` target: same Host, SSL and credential payload (the console adds the SCEP challenge or the issued identity)."
+        ));
+    }
+    c.verify = vec![Block::Steps(vec![item(view_xml)])];
     c.rollback = vec![Block::Steps(vec![item(md!(
         "Deactivate or delete the profile ",
         C(name),
