@@ -182,37 +182,71 @@ pub fn compile_file(input: &Input) -> Result<Compiled, DriverError> {
 
 /// Compiles every input on all cores. Results keep the input order.
 pub fn compile_all(inputs: &[Input]) -> Result<Vec<Compiled>, DriverError> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(inputs.len().max(1));
+    compile_all_on(inputs, 0)
+}
+
+/// [`compile_all`] on `threads` workers (0: one per core). The result does not depend on
+/// the number of threads: every unit is compiled alone, and results keep the input order.
+pub fn compile_all_on(inputs: &[Input], threads: usize) -> Result<Vec<Compiled>, DriverError> {
+    let results = par_map(inputs, threads, compile_file);
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        out.push(r?);
+    }
+    // A map, not a list: an estate has thousands of units.
+    let mut seen: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for c in &out {
+        if let Some(id) = &c.unit {
+            if let Some(other) = seen.insert(id, &c.name) {
+                return Err(DriverError::IdClash(other.to_string(), c.name.clone(), id.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Renders the requested targets of every unit that has a plan, on `threads` workers (0: one
+/// per core): one entry per compiled file, in input order (empty for a library or a unit
+/// with errors). The bytes do not depend on the number of threads.
+pub fn render_all(
+    compiled: &[Compiled],
+    targets: &[Target],
+    threads: usize,
+) -> Result<Vec<Vec<OutputFile>>, backend::BackendError> {
+    par_map(compiled, threads, |c| match &c.ir {
+        Some(ir) => render_unit(ir, targets),
+        None => Ok(Vec::new()),
+    })
+    .into_iter()
+    .collect()
+}
+
+/// `f` over `items` on `threads` scoped workers (0: one per core) taking the next item from
+/// a shared counter; results in item order.
+fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = if threads == 0 { cores } else { threads }.min(items.len()).max(1);
+    if workers == 1 {
+        return items.iter().map(f).collect();
+    }
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Compiled, DriverError>>>> =
-        Mutex::new((0..inputs.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(input) = inputs.get(i) else { break };
-                let r = compile_file(input);
+                let Some(item) = items.get(i) else { break };
+                let r = f(item);
                 results.lock().expect("no worker panics while holding the lock")[i] = Some(r);
             });
         }
     });
-    let results = results.into_inner().expect("workers finished");
-    let mut out = Vec::with_capacity(results.len());
-    for r in results {
-        out.push(r.expect("every input compiled")?);
-    }
-    let mut seen: Vec<(&str, &str)> = Vec::new();
-    for c in &out {
-        if let Some(id) = &c.unit {
-            if let Some((_, other)) = seen.iter().find(|(i, _)| i == id) {
-                return Err(DriverError::IdClash(other.to_string(), c.name.clone(), id.clone()));
-            }
-            seen.push((id, &c.name));
-        }
-    }
-    Ok(out)
+    results
+        .into_inner()
+        .expect("workers finished")
+        .into_iter()
+        .map(|r| r.expect("every item done"))
+        .collect()
 }
 
 /// Renders the requested targets of one unit. Files are relative to `<out>/`.

@@ -420,7 +420,7 @@ fn the_validator_rejects_what_iis_would() {
 // cmd: lines, tokens, appcmd commands
 
 /// Splits a batch line into arguments as cmd and the C runtime would see them: quotes
-/// group and disappear, `%%` is `%`, the rest of the line after `||` is dropped.
+/// group and disappear, `%%` is `%`, the rest of the line after `||` or a redirection is dropped.
 fn cmd_args(line: &str) -> Vec<String> {
     let mut args = Vec::new();
     let mut cur = String::new();
@@ -441,7 +441,7 @@ fn cmd_args(line: &str) -> Vec<String> {
                     cur.push('%');
                 } else {
                     let rest: String = chars.clone().collect();
-                    let var = ["windir%", "~dp0", "STEP%"]
+                    let var = ["windir%", "~dp0", "STEP%", "CURRENT%"]
                         .into_iter()
                         .find(|v| rest.starts_with(v))
                         .unwrap_or_else(|| panic!("unescaped `%` in {line}"));
@@ -452,6 +452,7 @@ fn cmd_args(line: &str) -> Vec<String> {
                     }
                 }
             }
+            '>' if !quoted && cur.is_empty() => break,
             ' ' if !quoted => {
                 if any || !cur.is_empty() {
                     if cur == "||" {
@@ -626,8 +627,32 @@ fn every_appcmd_line_is_real_and_commits_to_apphost() {
                             check_setting(section, path, value, &what);
                         }
                     }
-                    ("list", "site" | "app" | "apppool") => {
+                    ("list", "site" | "app") => {
                         assert!(a.target.is_some() && a.settings.is_empty(), "{what}");
+                    }
+                    ("list", "apppool") => {
+                        assert!(a.target.is_some(), "{what}");
+                        for (k, v) in &a.settings {
+                            assert_eq!(
+                                (k.as_str(), v.as_str()),
+                                ("text", "processModel.identityType"),
+                                "{what}"
+                            );
+                        }
+                    }
+                    ("list", "config") => {
+                        // Reads one attribute to compare it: it must exist in the section.
+                        let name = a.section.as_deref().unwrap_or_else(|| panic!("{what}: no section"));
+                        let section = schema()["sections"]
+                            .get(name)
+                            .unwrap_or_else(|| panic!("{what}: unknown section {name}"));
+                        assert_eq!(a.settings.len(), 1, "{what}");
+                        let (k, attr) = &a.settings[0];
+                        assert_eq!(k, "text", "{what}");
+                        assert!(
+                            section["attributes"].get(attr.as_str()).is_some(),
+                            "{what}: unknown attribute {attr}"
+                        );
                     }
                     _ => panic!("{what}: unexpected appcmd verb"),
                 }
@@ -746,15 +771,22 @@ fn assert_certificate_auth(files: &[OutputFile], host: &str, location: &str, cer
         cmd.contains("Add-WindowsFeature -Name Web-Client-Auth"),
         "{ctx}: role service"
     );
-    assert!(cmd.contains("\r\niisreset || goto :fail\r\n"), "{ctx}: iisreset");
-    let ps = text(file(files, host, "configure-iis.ps1"));
-    assert!(ps.contains("'dsmapperusage=enable'"), "{ctx}: DS mapper on the binding");
     assert!(
-        ps.contains("'clientcertnegotiation=enable'"),
-        "{ctx}: client certificate negotiation"
+        cmd.contains("\r\nif not defined RESTART goto :no_restart\r\n")
+            && cmd.contains("\r\niisreset /noforce || goto :fail\r\n"),
+        "{ctx}: iisreset only when needed"
+    );
+    let ps = text(file(files, host, "configure-iis.ps1"));
+    assert!(
+        ps.contains("$wanted['dsmapperusage'] = 'enable'"),
+        "{ctx}: DS mapper on the binding"
     );
     assert!(
-        ps.contains("& netsh.exe http update sslcert @keep @flags"),
+        ps.contains("[switch] $NegotiateClientCertificate"),
+        "{ctx}: client certificate negotiation offered"
+    );
+    assert!(
+        ps.contains("& netsh.exe http update sslcert @after"),
         "{ctx}: binding updated in place"
     );
 }
@@ -835,7 +867,16 @@ fn s6_s7_certificates_terminate_where_the_chain_says_and_the_eas_behind_gets_win
     let eas = format!("Default Web Site/{EAS}");
 
     let s6 = iis(unit(&irs, "s6-seg-kcd"));
-    assert_certificate_auth(&s6, "seg01", "Default Web Site", ClientCerts::Require, false);
+    assert_certificate_auth(&s6, "seg01", &eas, ClientCerts::Require, false);
+    // S6-1: the SEG's certificate settings belong to its ActiveSync application, not the site:
+    // its other endpoints and load-balancer probes must not answer 403.7.
+    let seg_site = Fragment::of(&s6, "seg01");
+    assert!(
+        seg_site
+            .at("Default Web Site", "system.webServer/security/access", "sslFlags")
+            .is_none(),
+        "seg01: no sslFlags on the whole site"
+    );
     let seg = Fragment::of(&s6, "seg01");
     assert_eq!(
         seg.doc
@@ -866,7 +907,7 @@ fn s6_s7_certificates_terminate_where_the_chain_says_and_the_eas_behind_gets_win
     );
 
     let tmg_seg = iis(unit(&irs, "s7-tmg-seg-eas"));
-    assert_certificate_auth(&tmg_seg, "seg01", "Default Web Site", ClientCerts::Require, false);
+    assert_certificate_auth(&tmg_seg, "seg01", &eas, ClientCerts::Require, false);
     assert_windows_auth(&tmg_seg, "eas01", &eas);
     assert_no_certificate_auth(&tmg_seg, "eas01");
     assert!(
@@ -918,7 +959,7 @@ fn the_site_name_from_the_intent_is_used_exactly_everywhere() {
     let irs = fixture_irs();
     for (name, host, site, app) in [
         ("custom-site", "mail01", "Exchange Site & Co (100%) ^!", Some(EAS)),
-        ("seg-custom", "gw01", "SEG & Mail 50%", None),
+        ("seg-custom", "gw01", "SEG & Mail 50%", Some(EAS)),
     ] {
         let ir = unit(&irs, name);
         assert!(
@@ -949,6 +990,11 @@ fn the_site_name_from_the_intent_is_used_exactly_everywhere() {
             .filter_map(|a| a.target)
             .collect();
         assert_eq!(targets, expected, "{name}: every appcmd target names the site exactly");
+        let ps = text(file(&files, host, "configure-iis.ps1"));
+        assert!(
+            ps.contains(&format!("$sites = @('{}')", site.replace('\'', "''"))),
+            "{name}: the binding list is read from the site's own bindings"
+        );
         for f in files.iter().filter(|f| f.host.as_deref() == Some(host)) {
             let t = text(f);
             assert!(
@@ -1058,4 +1104,373 @@ fn snapshots() {
             });
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Idempotence: the generated cmd script run against a model of applicationHost.config
+
+/// A model of what `configure-iis.cmd` touches: explicit attribute values per
+/// (path, section, attribute) (`""` = server level), application pool identities, and what
+/// a run did.
+#[derive(Default, Clone)]
+struct Server {
+    config: std::collections::BTreeMap<(String, String, String), String>,
+    pools: std::collections::BTreeMap<String, String>,
+    writes: Vec<String>,
+    restarts: usize,
+}
+
+impl Server {
+    /// The value in effect at `path`: set there, at a parent path, at the server, or the
+    /// schema default.
+    fn effective(&self, path: &str, section: &str, attr: &str) -> String {
+        let mut p = path.to_string();
+        loop {
+            if let Some(v) = self.config.get(&(p.clone(), section.to_string(), attr.to_string())) {
+                return v.clone();
+            }
+            if p.is_empty() {
+                break;
+            }
+            p = p.rsplit_once('/').map(|(a, _)| a.to_string()).unwrap_or_default();
+        }
+        let def = &schema()["sections"][section]["attributes"][attr]["default"];
+        match def {
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// Runs the script: the subset of cmd it is written in (labels, goto, set, if, findstr,
+    /// appcmd, iisreset); anything else is a test failure.
+    fn run(&mut self, script: &str) {
+        self.writes.clear();
+        self.restarts = 0;
+        let lines: Vec<&str> = script.split("\r\n").collect();
+        let label = |l: &str| {
+            lines
+                .iter()
+                .position(|x| *x == l)
+                .unwrap_or_else(|| panic!("no label {l}"))
+        };
+        let mut vars: std::collections::BTreeMap<String, String> = Default::default();
+        let mut current = String::new();
+        let mut pc = 0;
+        let mut steps = 0;
+        while pc < lines.len() {
+            steps += 1;
+            assert!(steps < 100_000, "the script loops");
+            let mut line = lines[pc].trim().to_string();
+            pc += 1;
+            // `if [/i] [not] defined X rest` and `if /i "%VALUE: =%"=="v" rest`.
+            if let Some(rest) = line
+                .strip_prefix("if not defined ")
+                .or_else(|| line.strip_prefix("if defined "))
+            {
+                let negate = line.starts_with("if not");
+                let (var, rest) = rest.split_once(' ').expect("if defined X cmd");
+                if vars.contains_key(var) == negate {
+                    continue;
+                }
+                line = rest.to_string();
+            } else if let Some(rest) = line.strip_prefix("if /i \"%VALUE: =%\"==\"") {
+                let (want, rest) = rest.split_once("\" ").expect("if compare");
+                let have = vars.get("VALUE").cloned().unwrap_or_default().replace(' ', "");
+                if !have.eq_ignore_ascii_case(want) {
+                    continue;
+                }
+                line = rest.to_string();
+            }
+            if line.is_empty()
+                || line.starts_with("REM")
+                || line.starts_with("echo ")
+                || line.starts_with(':')
+                || line.starts_with("@echo")
+                || line.starts_with("setlocal")
+                || line.starts_with("net session")
+                || line.starts_with("if not exist")
+                || line.starts_with("if defined PROCESSOR_ARCHITEW6432")
+                || line.starts_with("del ")
+                || line.starts_with("powershell.exe ")
+            {
+                continue;
+            }
+            if let Some(l) = line.strip_prefix("goto ") {
+                if l == ":fail" {
+                    panic!("the script failed before line {pc}");
+                }
+                pc = label(l);
+                continue;
+            }
+            if line.starts_with("exit /b") {
+                return;
+            }
+            if line == "set \"VALUE=-\" & set /p VALUE=<\"%CURRENT%\"" {
+                let v = current.lines().next().unwrap_or("").to_string();
+                vars.insert("VALUE".into(), if v.is_empty() { "-".into() } else { v });
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("set \"") {
+                let (k, v) = rest.trim_end_matches('"').split_once('=').expect("set K=V");
+                if v.is_empty() {
+                    vars.remove(k);
+                } else {
+                    vars.insert(k.into(), v.into());
+                }
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("findstr /i /l /c:\"") {
+                let (needle, rest) = rest.split_once('"').expect("findstr needle");
+                let l = rest.rsplit_once("&& goto ").expect("findstr && goto").1;
+                if current.to_ascii_lowercase().contains(&needle.to_ascii_lowercase()) {
+                    pc = label(l);
+                }
+                continue;
+            }
+            if line.starts_with("iisreset") {
+                self.restarts += 1;
+                continue;
+            }
+            let a = appcmd_lines(&format!("{line}\r\n"))
+                .pop()
+                .unwrap_or_else(|| panic!("unexpected line {line}"));
+            let path = a.target.clone().unwrap_or_default();
+            match (a.verb.as_str(), a.object.as_str()) {
+                ("list", "config") => {
+                    let section = a.section.as_deref().expect("section");
+                    current = self.effective(&path, section, &a.settings[0].1);
+                }
+                ("list", "apppool") if !a.settings.is_empty() => {
+                    current = self
+                        .pools
+                        .get(&path)
+                        .cloned()
+                        .unwrap_or_else(|| "ApplicationPoolIdentity".into());
+                }
+                ("list", _) => {}
+                ("set", "config") => {
+                    let section = a.section.clone().expect("section");
+                    for (k, v) in &a.settings {
+                        if let Some(sel) = k.strip_prefix("[name='") {
+                            let (pool, _) = sel.split_once("']").expect("pool selector");
+                            self.pools.insert(pool.into(), v.clone());
+                        } else {
+                            self.config
+                                .insert((path.clone(), section.clone(), k.clone()), v.clone());
+                        }
+                        self.writes.push(format!("{path} {section}@{k}={v}"));
+                    }
+                }
+                _ => panic!("unexpected appcmd line {line}"),
+            }
+        }
+        panic!("the script ran off its end");
+    }
+}
+
+/// Every attribute of a fragment, as (path, section, attribute, value); `""` = server.
+fn fragment_settings(doc: &El) -> Vec<(String, String, String, String)> {
+    fn walk(el: &El, prefix: &str, path: &str, out: &mut Vec<(String, String, String, String)>) {
+        let here = if prefix.is_empty() {
+            el.name.clone()
+        } else {
+            format!("{prefix}/{}", el.name)
+        };
+        if schema()["sections"].get(&here).is_some() {
+            for (k, v) in &el.attrs {
+                out.push((path.into(), here.clone(), k.clone(), v.clone()));
+            }
+            return;
+        }
+        for c in &el.children {
+            walk(c, &here, path, out);
+        }
+    }
+    let mut out = Vec::new();
+    for c in &doc.children {
+        if c.name == "location" {
+            let path = c.attr("path").expect("path").to_string();
+            for g in &c.children {
+                walk(g, "", &path, &mut out);
+            }
+        } else if c.name != "system.applicationHost" {
+            walk(c, "", "", &mut out);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_second_run_of_the_cmd_script_changes_nothing_and_restarts_nothing() {
+    let mut checked = 0;
+    for ir in all_irs() {
+        let files = iis(&ir);
+        for f in files.iter().filter(|f| f.path.ends_with(".cmd")) {
+            let host = f.host.as_deref().expect("host");
+            let mut server = Server::default();
+            server.run(text(f));
+            let first = server.writes.len();
+            let mapping = text(f).contains("clientCertificateMappingAuthentication");
+            assert!(first > 0, "{}: a first run on a fresh server writes", f.path);
+            assert_eq!(
+                server.restarts,
+                usize::from(mapping),
+                "{}: first run restarts IIS once if it maps certificates",
+                f.path
+            );
+            // The script makes the fragment's change: every fragment value is in effect.
+            let doc = parse_xml(text(file(&files, host, "applicationHost.fragment.config")));
+            for (path, section, attr, value) in fragment_settings(&doc) {
+                assert_eq!(
+                    server.effective(&path, &section, &attr),
+                    value,
+                    "{}: {path} {section}@{attr}",
+                    f.path
+                );
+            }
+            server.run(text(f));
+            assert!(
+                server.writes.is_empty(),
+                "{}: second run writes {:?}",
+                f.path,
+                server.writes
+            );
+            assert_eq!(server.restarts, 0, "{}: second run restarts IIS", f.path);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "scripts run: {checked}");
+}
+
+#[test]
+fn only_a_changed_certificate_mapping_restarts_iis_and_ssl128_is_kept() {
+    let irs = example_irs();
+    let files = iis(unit(&irs, "s4-ws1-scep"));
+    let script = text(file(&files, "eas01", "configure-iis.cmd"));
+    let eas = format!("Default Web Site/{EAS}");
+    let access = "system.webServer/security/access".to_string();
+    let mapping = format!("{AUTH}/clientCertificateMappingAuthentication");
+
+    // "Require 128-bit SSL" already on: kept.
+    let mut server = Server::default();
+    server
+        .config
+        .insert((eas.clone(), access.clone(), "sslFlags".into()), "Ssl, Ssl128".into());
+    server.run(script);
+    assert_eq!(
+        server.effective(&eas, &access, "sslFlags"),
+        "Ssl, SslNegotiateCert, SslRequireCert, Ssl128"
+    );
+    server.run(script);
+    assert!(server.writes.is_empty(), "{:?}", server.writes);
+
+    // The mapping already on everywhere, one other value off: written, no restart.
+    let mut server = Server::default();
+    server.run(script);
+    server.config.insert(
+        (
+            String::new(),
+            "system.webServer/serverRuntime".into(),
+            "uploadReadAheadSize".into(),
+        ),
+        "49152".into(),
+    );
+    server.run(script);
+    assert_eq!(server.writes.len(), 1, "{:?}", server.writes);
+    assert_eq!(server.restarts, 0, "no restart for uploadReadAheadSize");
+
+    // The mapping switched off by someone: written again, and IIS restarts.
+    server
+        .config
+        .insert((eas.clone(), mapping.clone(), "enabled".into()), "false".into());
+    server.run(script);
+    assert_eq!(server.writes, [format!("{eas} {mapping}@enabled=true")]);
+    assert_eq!(server.restarts, 1);
+    assert!(script.contains("REM IIS restarts only if the AD client certificate mapping was changed"));
+    assert!(
+        script.contains("W3SVC, WAS and IISADMIN"),
+        "the script says which services restart"
+    );
+}
+
+#[test]
+fn fragments_lift_no_lock() {
+    // The script writes with /commit:apphost and unlocks nothing; an overrideMode="Allow"
+    // in the fragment would let the application's web.config weaken the settings.
+    for ir in all_irs() {
+        for f in iis(&ir).iter().filter(|f| f.path.ends_with(".config")) {
+            let doc = parse_xml(text(f));
+            for l in doc.locations() {
+                assert_eq!(l.attr("overrideMode"), None, "{}: {:?}", f.path, l.attr("path"));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_ssl_binding_is_read_compared_and_carried_whole() {
+    // Every field netsh http show sslcert prints on Windows Server 2008 R2, and the
+    // netsh http add parameter that carries it.
+    let fields = [
+        ("Certificate Hash", "certhash"),
+        ("Application ID", "appid"),
+        ("Certificate Store Name", "certstorename"),
+        ("Verify Client Certificate Revocation", "verifyclientcertrevocation"),
+        (
+            "Verify Revocation Using Cached Client Certificate Only",
+            "verifyrevocationwithcachedclientcertonly",
+        ),
+        ("Usage Check", "usagecheck"),
+        ("Revocation Freshness Time", "revocationfreshnesstime"),
+        ("URL Retrieval Timeout", "urlretrievaltimeout"),
+        ("Ctl Identifier", "sslctlidentifier"),
+        ("Ctl Store Name", "sslctlstorename"),
+        ("DS Mapper Usage", "dsmapperusage"),
+        ("Negotiate Client Certificate", "clientcertnegotiation"),
+    ];
+    let mut checked = 0;
+    for ir in all_irs() {
+        for f in iis(&ir).iter().filter(|f| f.path.ends_with(".ps1")) {
+            let t = text(f);
+            if !t.contains("netsh.exe") {
+                continue;
+            }
+            for (label, parameter) in fields {
+                assert!(
+                    t.contains(&format!("    '{label}' = '{parameter}'\n")),
+                    "{}: {label}",
+                    f.path
+                );
+            }
+            // Nothing is written before the comparison says something differs.
+            let compare = t.find("if ($changes.Count -eq 0) {").expect("comparison");
+            for write in ["http update sslcert", "http delete sslcert", "http add sslcert"] {
+                let at = t.find(write).unwrap_or_else(|| panic!("{}: {write}", f.path));
+                assert!(at > compare, "{}: {write} before the comparison", f.path);
+            }
+            // Delete and add only where update does not exist, with every field.
+            let legacy = t.find("if (-not $legacy) {").expect("legacy branch");
+            assert!(t.find("http delete sslcert").expect("delete") > legacy);
+            assert!(
+                t.contains("& netsh.exe http add sslcert @after") && t.contains("& netsh.exe http add sslcert @before")
+            );
+            // I-3: the server-wide first-handshake negotiation is an opt-in, never a default.
+            assert!(!t.contains("'clientcertnegotiation=enable'"), "{}", f.path);
+            assert!(
+                t.contains(
+                    "    if ($NegotiateClientCertificate) {\n        $wanted['clientcertnegotiation'] = 'enable'"
+                ),
+                "{}",
+                f.path
+            );
+            // I-4: the bindings default to the site's https bindings in applicationHost.config.
+            assert!(t.contains("[string[]] $IpPort = @()"), "{}", f.path);
+            assert!(t.contains("& $appcmd list site $site /text:bindings"), "{}", f.path);
+            checked += 1;
+        }
+    }
+    // S7's EAS server behind TMG accepts Kerberos and has no certificate binding to carry.
+    assert!(checked >= 7, "companions checked: {checked}");
 }

@@ -10,6 +10,7 @@ mod fmt;
 mod iis;
 mod ir;
 mod output_dir;
+mod parallel;
 mod properties;
 mod provenance;
 mod reference;

@@ -509,20 +509,24 @@ fn select_targets(printer: &Printer, requested: &[Target], emit: Emit) -> Result
     Ok(out)
 }
 
+/// Renders every unit (in parallel for artefacts; the bytes do not depend on the number of
+/// threads) into `(path below --out, contents)`.
 pub(super) fn render(compiled: &[Compiled], targets: &[Target], emit: Emit) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut files = Vec::new();
-    for c in compiled {
-        let Some(ir) = &c.ir else { continue };
-        match emit {
-            Emit::Ir => {
+    match emit {
+        Emit::Ir => {
+            for ir in compiled.iter().filter_map(|c| c.ir.as_ref()) {
                 let mut json = serde_json::to_vec_pretty(ir).map_err(|e| format!("internal error: {e}"))?;
                 json.push(b'\n');
                 files.push((format!("{}/ir.json", ir.unit), json));
             }
-            Emit::Artefacts => {
-                for OutputFile { path, contents, .. } in driver::render_unit(ir, targets).map_err(|e| e.to_string())? {
-                    files.push((path, contents));
-                }
+        }
+        Emit::Artefacts => {
+            for unit in driver::render_all(compiled, targets, 0).map_err(|e| e.to_string())? {
+                files.extend(
+                    unit.into_iter()
+                        .map(|OutputFile { path, contents, .. }| (path, contents)),
+                );
             }
         }
     }

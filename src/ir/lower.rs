@@ -1262,9 +1262,13 @@ impl<'a> Cx<'a> {
             );
             let auth = eas_auth(s.text("auth"));
             if asks_for_certificates(auth) {
-                let summary =
-                    format!("Configure IIS client-certificate authentication for the SEG site {site} on {server}");
-                self.iis_client_certs(s, &server, site, "", auth, fqdn, summary);
+                let summary = format!(
+                    "Configure IIS client-certificate authentication for the SEG at {site}/{EAS_APP} on {server}"
+                );
+                // The SEG serves ActiveSync at its own Microsoft-Server-ActiveSync application
+                // (Workspace ONE guide, SEG section step 4): certificate settings site-wide
+                // would also lock out its other endpoints and load-balancer probes (403.7).
+                self.iis_client_certs(s, &server, site, EAS_APP, auth, fqdn, summary);
             }
         }
         self.block = None;

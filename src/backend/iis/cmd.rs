@@ -72,6 +72,109 @@ pub(super) fn set_config(path: Option<&str>, section: &str, attributes: &[(&str,
     Ok(line)
 }
 
+/// The scratch file `appcmd list … /text:…` writes the current value into (`set /p` reads it
+/// back: a `for /f` or a pipe would run appcmd in a child cmd.exe, which expands `%` in the
+/// quoted names a second time).
+pub(super) const CURRENT: &str = "%CURRENT%";
+
+/// What a comparison sets when the value differs and is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OnChange {
+    /// Only `CHANGED`.
+    Changed,
+    /// `CHANGED` and `RESTART`: the setting takes effect only after IIS restarts.
+    Restart,
+}
+
+/// Writes the `appcmd set` line for a value.
+pub(super) type SetLine<'a> = Box<dyn Fn(&str) -> Result<String, Fail> + 'a>;
+
+/// One attribute brought to a value only when it differs: `appcmd list … /text:<attribute>`
+/// into [`CURRENT`], compared (spaces removed, case ignored: appcmd prints flags without the
+/// space the schema's examples write) with the wanted value, and `set` only on a difference.
+pub(super) struct Ensure<'a> {
+    /// Unique label prefix (`s4_1`).
+    pub(super) label: String,
+    /// The `appcmd list` line without its redirection.
+    pub(super) list: String,
+    /// The wanted value (schema spelling; never a user string).
+    pub(super) value: &'a str,
+    /// The `appcmd set` line for a value.
+    pub(super) set: SetLine<'a>,
+    /// For `access@sslFlags`: an existing `Ssl128` ("Require 128-bit SSL") is kept.
+    pub(super) keep_ssl128: bool,
+    /// What a write records.
+    pub(super) on_change: OnChange,
+}
+
+/// The value as the comparison sees it: no spaces.
+fn compact(value: &str) -> String {
+    debug_assert!(
+        value.chars().all(|c| c.is_ascii_alphanumeric() || c == ',' || c == ' '),
+        "compared value {value:?} is not a schema value"
+    );
+    value.replace(' ', "")
+}
+
+impl Ensure<'_> {
+    /// The script lines.
+    pub(super) fn lines(&self) -> Result<Vec<String>, Fail> {
+        let l = &self.label;
+        let mut out = vec![
+            format!("{} >\"{CURRENT}\" || goto :fail", self.list),
+            format!("set \"VALUE=-\" & set /p VALUE=<\"{CURRENT}\""),
+        ];
+        if self.keep_ssl128 {
+            let with = format!("{}, Ssl128", self.value);
+            out.push(format!(
+                "findstr /i /l /c:\"Ssl128\" \"{CURRENT}\" >nul && goto :{l}_ssl128"
+            ));
+            out.push(format!(
+                "if /i \"%VALUE: =%\"==\"{}\" goto :{l}_same",
+                compact(self.value)
+            ));
+            out.push(format!("{} || goto :fail", (self.set)(self.value)?));
+            out.push(format!("goto :{l}_changed"));
+            out.push(format!(":{l}_ssl128"));
+            out.push(format!("if /i \"%VALUE: =%\"==\"{}\" goto :{l}_same", compact(&with)));
+            out.push(format!("{} || goto :fail", (self.set)(&with)?));
+            out.push(format!(":{l}_changed"));
+        } else {
+            out.push(format!(
+                "if /i \"%VALUE: =%\"==\"{}\" goto :{l}_same",
+                compact(self.value)
+            ));
+            out.push(format!("{} || goto :fail", (self.set)(self.value)?));
+        }
+        out.push("set \"CHANGED=1\"".to_string());
+        if self.on_change == OnChange::Restart {
+            out.push("set \"RESTART=1\"".to_string());
+        }
+        out.push(format!(":{l}_same"));
+        Ok(out)
+    }
+}
+
+/// `appcmd list config [path] -section:… /text:<attribute>`: the value in effect there
+/// (set at that path or inherited).
+pub(super) fn list_config(path: Option<&str>, section: &str, attribute: &str) -> Result<String, Fail> {
+    let mut line = format!("{APPCMD} list config");
+    if let Some(p) = path {
+        line.push(' ');
+        line.push_str(&quote(p)?);
+    }
+    line.push_str(&format!(" -section:{section} /text:{attribute}"));
+    Ok(line)
+}
+
+/// `appcmd list apppool "<pool>" /text:processModel.identityType`.
+pub(super) fn list_pool_identity(pool: &str) -> Result<String, Fail> {
+    Ok(format!(
+        "{APPCMD} list apppool {} /text:processModel.identityType",
+        quote(pool)?
+    ))
+}
+
 /// Sets an application pool's identity: the collection item is selected by name.
 pub(super) fn set_pool_identity(pool: &str, identity: &str) -> Result<String, Fail> {
     Ok(format!(

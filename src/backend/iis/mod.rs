@@ -152,6 +152,8 @@ struct ScriptView<'a> {
     operations: Vec<OpView<'a>>,
     notes: Vec<&'static str>,
     appcmd: &'static str,
+    restart: bool,
+    restart_says: &'static str,
     steps: Vec<Step>,
     reminders: Vec<String>,
 }
@@ -161,29 +163,66 @@ struct ScriptView<'a> {
 struct Step {
     /// Shown with `echo`: fixed text, no user strings.
     title: String,
-    /// Command lines.
-    commands: Vec<String>,
+    /// Complete script lines (commands end in `|| goto :fail` where they can fail).
+    lines: Vec<String>,
 }
 
-fn step(title: &str, commands: Vec<String>) -> Step {
+fn step(title: &str, lines: Vec<String>) -> Step {
     debug_assert!(cmd::is_echo_safe(title), "step title {title:?} is not safe for echo");
     Step {
         title: title.to_string(),
-        commands,
+        lines,
     }
+}
+
+/// Lines that end the script when a command fails.
+fn or_fail(commands: Vec<String>) -> Vec<String> {
+    commands.into_iter().map(|c| format!("{c} || goto :fail")).collect()
+}
+
+/// The lines that bring every attribute of `s` (at `path`, or the server) to its value,
+/// writing only those that differ; labels are numbered from `step`.
+fn ensure_section(
+    path: Option<&str>,
+    s: &plan::Section,
+    step: usize,
+    counter: &mut usize,
+) -> Result<Vec<String>, Fail> {
+    let mut lines = Vec::new();
+    for (attribute, value) in &s.attributes {
+        *counter += 1;
+        let section = s.name;
+        let attribute: &str = attribute;
+        let e = cmd::Ensure {
+            label: format!("s{step}_{counter}"),
+            list: cmd::list_config(path, section, attribute)?,
+            value,
+            set: Box::new(move |v: &str| cmd::set_config(path, section, &[(attribute, v)])),
+            keep_ssl128: section == schema::ACCESS && attribute == schema::SSL_FLAGS,
+            // "If you use any other method [than IIS Manager] to set this attribute, you
+            // must restart the Web server" (clientCertificateMappingAuthentication).
+            on_change: if section == schema::CERT_MAPPING {
+                cmd::OnChange::Restart
+            } else {
+                cmd::OnChange::Changed
+            },
+        };
+        lines.extend(e.lines()?);
+    }
+    Ok(lines)
 }
 
 fn script(env: &Environment<'_>, ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>, Fail> {
     let mut steps = Vec::new();
     let mut notes = Vec::new();
     if !plan.features.is_empty() {
-        notes.push("Add-WindowsFeature is the Windows Server 2008 R2 name of Install-WindowsFeature.");
+        notes.push("Add-WindowsFeature is the Windows Server 2008 R2 name of Install-WindowsFeature; it installs only what is missing.");
         steps.push(step(
             "Install the IIS role services",
-            vec![format!(
+            or_fail(vec![format!(
                 "powershell.exe -NoProfile -NonInteractive -Command \"Import-Module ServerManager; $r = Add-WindowsFeature -Name {}; if (-not $r.Success) {{ exit 1 }}\"",
                 plan.features.join(", ")
-            )],
+            )]),
         ));
     }
     let mut exist = Vec::new();
@@ -197,30 +236,46 @@ fn script(env: &Environment<'_>, ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>
         exist.push(cmd::list("apppool", &pool.name)?);
     }
     if !exist.is_empty() {
-        steps.push(step("Check that the IIS sites, applications and pools exist", exist));
+        steps.push(step(
+            "Check that the IIS sites, applications and pools exist",
+            or_fail(exist),
+        ));
     }
     if !plan.server.is_empty() || !plan.pools.is_empty() {
-        let mut commands = Vec::new();
+        let n = steps.len() + 1;
+        let mut counter = 0;
+        let mut lines = Vec::new();
         for pool in &plan.pools {
-            commands.push(cmd::set_pool_identity(&pool.name, pool.identity)?);
+            counter += 1;
+            let name = pool.name.as_str();
+            let e = cmd::Ensure {
+                label: format!("s{n}_{counter}"),
+                list: cmd::list_pool_identity(name)?,
+                value: pool.identity,
+                set: Box::new(move |v: &str| cmd::set_pool_identity(name, v)),
+                keep_ssl128: false,
+                on_change: cmd::OnChange::Changed,
+            };
+            lines.extend(e.lines()?);
         }
         for s in &plan.server {
-            commands.push(set_section(None, s)?);
+            lines.extend(ensure_section(None, s, n, &mut counter)?);
         }
-        steps.push(step("Server level settings", commands));
+        steps.push(step("Server level settings", lines));
     }
     for l in &plan.locations {
-        let commands = l
-            .sections
-            .iter()
-            .map(|s| set_section(Some(&l.path), s))
-            .collect::<Result<Vec<_>, _>>()?;
+        let n = steps.len() + 1;
+        let mut counter = 0;
+        let mut lines = Vec::new();
+        for s in &l.sections {
+            lines.extend(ensure_section(Some(&l.path), s, n, &mut counter)?);
+        }
         let title = if l.application {
             "Settings of the application"
         } else {
             "Settings of the site"
         };
-        steps.push(step(title, commands));
+        steps.push(step(title, lines));
     }
     if plan.needs_helper() {
         let what = match (plan.binding.is_some(), !plan.provider_locations().is_empty()) {
@@ -230,15 +285,23 @@ fn script(env: &Environment<'_>, ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>
         };
         steps.push(step(
             what,
-            vec![format!(
+            or_fail(vec![format!(
                 "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \"%~dp0{HELPER}\""
-            )],
+            )]),
         ));
     }
     if plan.restart {
         steps.push(step(
-            "Restart IIS: client certificate mapping takes effect after a restart",
-            vec!["iisreset".to_string()],
+            "Restart IIS only if the AD client certificate mapping changed",
+            vec![
+                "if not defined RESTART goto :no_restart".to_string(),
+                format!("echo {RESTART_SAYS}"),
+                "iisreset /noforce || goto :fail".to_string(),
+                "goto :restarted".to_string(),
+                ":no_restart".to_string(),
+                "echo Nothing that needs a restart changed: IIS keeps running.".to_string(),
+                ":restarted".to_string(),
+            ],
         ));
     }
     let reminders = plan
@@ -254,6 +317,8 @@ fn script(env: &Environment<'_>, ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>
         operations: op_views(&plan.ops),
         notes,
         appcmd: cmd::APPCMD,
+        restart: plan.restart,
+        restart_says: RESTART_SAYS,
         steps,
         reminders,
     };
@@ -262,12 +327,8 @@ fn script(env: &Environment<'_>, ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>
     Ok(text.replace('\n', "\r\n").into_bytes())
 }
 
-/// One section as one appcmd line (all its attributes at once). The providers collection is
-/// left to the PowerShell companion.
-fn set_section(path: Option<&str>, s: &plan::Section) -> Result<String, Fail> {
-    let attributes: Vec<(&str, &str)> = s.attributes.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    cmd::set_config(path, s.name, &attributes)
-}
+/// What the restart step says before `iisreset`: which services restart.
+const RESTART_SAYS: &str = "The AD client certificate mapping changed: iisreset restarts the IIS services W3SVC, WAS and IISADMIN, so every site and application pool on this server restarts, OWA, EWS, ActiveSync and Outlook Anywhere included.";
 
 /// The view of `configure-iis.ps1`: user strings raw, quoted by the `ps` filter.
 #[derive(Serialize)]
@@ -278,14 +339,18 @@ struct HelperView<'a> {
     operations: Vec<OpView<'a>>,
     provider_locations: Vec<&'a str>,
     providers: &'static [&'static str],
-    binding: Option<BindingView>,
+    binding: Option<BindingView<'a>>,
     fqdns: String,
 }
 
 #[derive(Serialize)]
-struct BindingView {
-    ds_mapper: &'static str,
-    negotiate: &'static str,
+struct BindingView<'a> {
+    /// `dsmapperusage` is enabled (never disabled: something else may rely on it).
+    ds_mapper: bool,
+    /// Client certificates are requested, so `-NegotiateClientCertificate` is offered.
+    negotiate_helps: bool,
+    /// The sites whose https bindings are the default list.
+    sites: &'a [String],
 }
 
 /// The operations the companion carries out: the binding (client certificates) and the
@@ -304,7 +369,6 @@ fn helper_ops<'a>(plan: &HostPlan<'a>) -> Vec<&'a Operation> {
 }
 
 fn helper(env: &Environment<'_>, ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>, Fail> {
-    let flag = |b: bool| if b { "enable" } else { "disable" };
     let mut fqdns: Vec<&str> = Vec::new();
     for op in &plan.ops {
         if let crate::ir::Action::IisClientCertificates { fqdn, .. } = &op.action {
@@ -320,9 +384,10 @@ fn helper(env: &Environment<'_>, ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>
         operations: op_views(&helper_ops(plan)),
         provider_locations: plan.provider_locations(),
         providers: &schema::WINDOWS_PROVIDERS,
-        binding: plan.binding.map(|b| BindingView {
-            ds_mapper: flag(b.ds_mapper),
-            negotiate: flag(b.negotiate),
+        binding: plan.binding.as_ref().map(|b| BindingView {
+            ds_mapper: b.ds_mapper,
+            negotiate_helps: b.negotiate_helps,
+            sites: &b.sites,
         }),
         fqdns: fqdns.join(", "),
     };

@@ -69,13 +69,16 @@ pub(super) struct AppPool {
     pub(super) identity: &'static str,
 }
 
-/// The HTTP.sys binding flags (not part of applicationHost.config).
-#[derive(Debug, Clone, Copy)]
+/// What the HTTP.sys SSL bindings of the host's sites need (not part of applicationHost.config).
+#[derive(Debug, Clone)]
 pub(super) struct Binding {
-    /// `dsmapperusage`: Active Directory mapping of client certificates.
+    /// `dsmapperusage=enable`: Active Directory mapping of client certificates needs it.
     pub(super) ds_mapper: bool,
-    /// `clientcertnegotiation`: ask for the client certificate in the first handshake.
-    pub(super) negotiate: bool,
+    /// Whether client certificates are requested at all, so that `clientcertnegotiation`
+    /// (asking in the first handshake) is offered as an opt-in of the companion script.
+    pub(super) negotiate_helps: bool,
+    /// The sites whose https bindings are changed, in the order the operations name them.
+    pub(super) sites: Vec<String>,
 }
 
 impl HostPlan<'_> {
@@ -224,12 +227,18 @@ pub(super) fn build<'a>(ir: &Ir, host: &'a Host, ops: Vec<&'a Operation>) -> Res
                     mapping = true;
                 }
                 basic |= *basic_on;
-                let b = binding.get_or_insert(Binding {
-                    ds_mapper: false,
-                    negotiate: false,
-                });
-                b.ds_mapper |= *certificate_mapping;
-                b.negotiate |= *client_certs != ClientCerts::Ignore;
+                // The binding is touched only for what the IR asks of it: the DS mapper for
+                // AD mapping; the first-handshake negotiation stays an opt-in of the script.
+                if *certificate_mapping || *client_certs != ClientCerts::Ignore {
+                    let b = binding.get_or_insert_with(|| Binding {
+                        ds_mapper: false,
+                        negotiate_helps: false,
+                        sites: Vec::new(),
+                    });
+                    b.ds_mapper |= *certificate_mapping;
+                    b.negotiate_helps |= *client_certs != ClientCerts::Ignore;
+                    push_unique(&mut b.sites, site);
+                }
             }
             Action::IisWindowsAuth { site, application } => {
                 check_site(site, id)?;
@@ -391,6 +400,8 @@ fn check_site(site: &str, op: &str) -> Result<(), Fail> {
         Some("cmd cannot quote `\"`".to_string())
     } else if site.trim() != site {
         Some("it starts or ends with a space".to_string())
+    } else if site.ends_with('\\') {
+        Some("PowerShell cannot pass a trailing `\\` to appcmd.exe intact".to_string())
     } else {
         None
     };

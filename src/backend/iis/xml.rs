@@ -2,7 +2,7 @@
 //! with quick-xml's writer (attribute values escaped by the writer, never by hand).
 
 use super::plan::{HostPlan, Section};
-use super::schema::{APP_POOLS, PROVIDERS};
+use super::schema::{ACCESS, APP_POOLS, PROVIDERS, SSL_FLAGS};
 use super::{fail, Fail};
 use crate::ir::Ir;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -95,14 +95,10 @@ pub(super) fn fragment(ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>, Fail> {
         root.place(s.name, section(s));
     }
     for l in &plan.locations {
+        // No overrideMode: applicationHost.config itself may set a locked section inside a
+        // <location>, as `appcmd set config … /commit:apphost` does; "Allow" would unlock the
+        // sections for the application's web.config, which could then weaken them.
         let mut node = Node::new("location").attr("path", &l.path);
-        if l.application {
-            // Allow on an application's block (issue 4, research/iis.md section 3): the lock
-            // state `appcmd unlock config "<path>"` leaves, so the block merges into an
-            // existing one that has it. A site root keeps the inherited Deny, so no web.config
-            // in the site can weaken what is set there.
-            node = node.attr("overrideMode", "Allow");
-        }
         node.comment = Some(format!(
             "{}: {}",
             if l.application { "application" } else { "site" },
@@ -133,13 +129,22 @@ pub(super) fn fragment(ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>, Fail> {
         "Not in this file: the HTTP.sys SSL binding (DS mapper, client certificate negotiation)".to_string(),
         "and the Windows features; configure-iis.cmd does those too.".to_string(),
     ]);
+    if plan.locations.iter().any(|l| {
+        l.sections
+            .iter()
+            .any(|s| s.name == ACCESS && s.attributes.contains_key(SSL_FLAGS))
+    }) {
+        header.push("sslFlags: keep Ssl128 (Require 128-bit SSL) where the existing value has it;".to_string());
+        header.push("configure-iis.cmd does.".to_string());
+    }
     for h in &plan.seg_exchange_hosts {
         header.push(format!(
             "The SEG's web.config (Web Listener folder) must name {h} as its Exchange host."
         ));
     }
     if plan.restart {
-        header.push("Restart IIS after the change: AD client certificate mapping needs it.".to_string());
+        header.push("Restart IIS if the AD client certificate mapping changed: it takes effect after a".to_string());
+        header.push("restart (configure-iis.cmd restarts only then).".to_string());
     }
 
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);

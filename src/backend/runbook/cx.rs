@@ -3,7 +3,7 @@
 
 use super::escape::Md;
 use crate::ir::{Action, Host, HostKind, Ir, Operation, Phase};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Exchange roles: a host with one of them runs the Exchange Management Shell.
 const EXCHANGE_ROLES: &[&str] = &["hub_transport", "client_access", "mailbox", "edge", "eas"];
@@ -15,6 +15,8 @@ pub(crate) struct Cx<'a> {
     pub(crate) order: Vec<(usize, Phase)>,
     /// Operation id → step number (1-based).
     numbers: BTreeMap<&'a str, usize>,
+    /// Operation id → index in the IR (the first, as a linear search would find).
+    by_id: HashMap<&'a str, usize>,
 }
 
 impl<'a> Cx<'a> {
@@ -24,12 +26,21 @@ impl<'a> Cx<'a> {
             .enumerate()
             .map(|(n, (i, _))| (ir.operations[*i].id.as_str(), n + 1))
             .collect();
-        Cx { ir, order, numbers }
+        let mut by_id = HashMap::with_capacity(ir.operations.len());
+        for (i, o) in ir.operations.iter().enumerate() {
+            by_id.entry(o.id.as_str()).or_insert(i);
+        }
+        Cx {
+            ir,
+            order,
+            numbers,
+            by_id,
+        }
     }
 
     /// The operation with this id.
     pub(crate) fn op(&self, id: &str) -> Option<&'a Operation> {
-        self.ir.operations.iter().find(|o| o.id == id)
+        self.by_id.get(id).map(|&i| &self.ir.operations[i])
     }
 
     /// Operations in runbook order.

@@ -8,6 +8,7 @@
 //! they cannot be closed early.
 
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Where an escaped string lands.
@@ -21,16 +22,32 @@ pub(crate) enum Ctx {
 
 /// Escapes a user string for Markdown. Every user string reaches the runbook through here.
 pub(crate) fn markdown(s: &str, ctx: Ctx) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    markdown_into(&mut out, s, ctx);
+    out
+}
+
+/// [`markdown`], appended to `out` (the fragments write straight into the runbook text:
+/// rendering an estate escapes millions of short strings).
+pub(crate) fn markdown_into(out: &mut String, s: &str, ctx: Ctx) {
+    let line = one_line(s);
     match ctx {
-        Ctx::Text => text(s),
-        Ctx::Code => code_span(s),
+        Ctx::Text => text_into(out, &line, true),
+        Ctx::Code => code_span_into(out, &line),
     }
 }
 
-/// Control characters become spaces; invisible and bidirectional formatting characters
-/// (refused by the checker, MS0004/MS0123, and never trusted here) become a visible
-/// `U+202E` so the runbook a change board reads shows them.
-fn controls_to_spaces(s: &str) -> String {
+/// `s` with control characters as spaces and invisible or bidirectional formatting
+/// characters (refused by the checker, MS0004/MS0123, and never trusted here) as a visible
+/// `U+202E`, so the runbook a change board reads shows them; borrowed when it has none
+/// (the common case).
+fn controls_to_spaces(s: &str) -> Cow<'_, str> {
+    if !s
+        .chars()
+        .any(|c| c.is_control() || crate::syntax::invisible(c).is_some())
+    {
+        return Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_control() {
@@ -41,20 +58,22 @@ fn controls_to_spaces(s: &str) -> String {
             out.push(c);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
-fn one_line(s: &str) -> String {
-    controls_to_spaces(s).trim().to_string()
+/// One trimmed line.
+fn one_line(s: &str) -> Cow<'_, str> {
+    match controls_to_spaces(s) {
+        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+    }
 }
 
-fn text(s: &str) -> String {
-    text_inner(&one_line(s), true)
-}
-
-/// Escapes `s` (already one line) without trimming; `at_start` when it may begin a line.
-fn text_inner(s: &str, at_start: bool) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
+/// Escapes `s` (already one line) without trimming, appending to `out`; `at_start` when it
+/// may begin a line.
+fn text_into(out: &mut String, s: &str, at_start: bool) {
+    let start = out.len();
+    out.reserve(s.len() + 4);
     for c in s.chars() {
         // Backslash escapes work for every ASCII punctuation character, so escaping more
         // than needed is harmless; these can start a construct anywhere on a line.
@@ -69,20 +88,20 @@ fn text_inner(s: &str, at_start: bool) -> String {
     // A line start like `- x`, `+ x`, `1. x`, `1) x` or a line of `=` would make a list or
     // a heading; elsewhere these characters are plain text.
     if at_start {
+        let written = &out[start..];
         let spaced = |rest: &str| rest.is_empty() || rest.starts_with([' ', '\t']);
-        if let Some(first) = out.chars().next() {
-            let rule = !out.is_empty() && out.chars().all(|c| c == '=' || c == '-');
-            if rule || (matches!(first, '-' | '+') && spaced(&out[1..])) {
-                out.insert(0, '\\');
+        if let Some(first) = written.chars().next() {
+            let rule = written.chars().all(|c| c == '=' || c == '-');
+            if rule || (matches!(first, '-' | '+') && spaced(&written[1..])) {
+                out.insert(start, '\\');
             } else if first.is_ascii_digit() {
-                let digits = out.chars().take_while(char::is_ascii_digit).count();
-                if matches!(out[digits..].chars().next(), Some('.' | ')')) && spaced(&out[digits + 1..]) {
-                    out.insert(digits, '\\');
+                let digits = written.chars().take_while(char::is_ascii_digit).count();
+                if matches!(written[digits..].chars().next(), Some('.' | ')')) && spaced(&written[digits + 1..]) {
+                    out.insert(start + digits, '\\');
                 }
             }
         }
     }
-    out
 }
 
 /// The longest run of `ch` in `s`.
@@ -99,33 +118,58 @@ fn longest_run(s: &str, ch: char) -> usize {
     best
 }
 
-fn code_span(s: &str) -> String {
-    let s = one_line(s);
-    if s.is_empty() {
-        return "` `".to_string();
+fn push_fence(out: &mut String, n: usize) {
+    for _ in 0..n {
+        out.push('`');
     }
-    let fence = "`".repeat(longest_run(&s, '`') + 1);
+}
+
+/// `s` (already one line) as an inline code span, appended to `out`.
+fn code_span_into(out: &mut String, s: &str) {
+    if s.is_empty() {
+        out.push_str("` `");
+        return;
+    }
+    let fence = longest_run(s, '`') + 1;
     // CommonMark strips one space on each side when both are present; pad so a content
     // starting or ending with a backtick (or a space) survives.
-    if s.starts_with('`') || s.ends_with('`') || s.starts_with(' ') || s.ends_with(' ') {
-        format!("{fence} {s} {fence}")
-    } else {
-        format!("{fence}{s}{fence}")
+    let pad = s.starts_with('`') || s.ends_with('`') || s.starts_with(' ') || s.ends_with(' ');
+    out.reserve(s.len() + 2 * fence + 2);
+    push_fence(out, fence);
+    if pad {
+        out.push(' ');
     }
+    out.push_str(s);
+    if pad {
+        out.push(' ');
+    }
+    push_fence(out, fence);
 }
 
 /// A fenced code block holding `content` literally, indented by `indent` spaces.
 pub(crate) fn code_block(content: &str, lang: &str, indent: usize) -> String {
-    let fence = "`".repeat((longest_run(content, '`') + 1).max(3));
-    let pad = " ".repeat(indent);
-    let mut out = format!("{pad}{fence}{lang}\n");
+    let fence = (longest_run(content, '`') + 1).max(3);
+    let lines = content.lines().count();
+    let mut out = String::with_capacity(content.len() + (lines + 2) * (indent + 1) + 2 * fence + lang.len() + 2);
+    let pad = |out: &mut String| {
+        for _ in 0..indent {
+            out.push(' ');
+        }
+    };
+    pad(&mut out);
+    push_fence(&mut out, fence);
+    out.push_str(lang);
+    out.push('\n');
     for line in content.lines() {
         // Tabs and other control characters are shown as spaces, invisible characters as
         // `U+…`; nothing else changes.
-        let line = controls_to_spaces(line);
-        let _ = writeln!(out, "{pad}{line}");
+        pad(&mut out);
+        out.push_str(&controls_to_spaces(line));
+        out.push('\n');
     }
-    let _ = writeln!(out, "{pad}{fence}");
+    pad(&mut out);
+    push_fence(&mut out, fence);
+    out.push('\n');
     out
 }
 
@@ -193,7 +237,7 @@ pub(crate) struct T<'a>(pub(crate) &'a str);
 
 impl Frag for T<'_> {
     fn write(&self, out: &mut String) {
-        out.push_str(&markdown(self.0, Ctx::Text));
+        markdown_into(out, self.0, Ctx::Text);
     }
 }
 
@@ -202,7 +246,7 @@ pub(crate) struct C<'a>(pub(crate) &'a str);
 
 impl Frag for C<'_> {
     fn write(&self, out: &mut String) {
-        out.push_str(&markdown(self.0, Ctx::Code));
+        markdown_into(out, self.0, Ctx::Code);
     }
 }
 
@@ -258,9 +302,9 @@ impl Frag for Ir<'_> {
         let line = controls_to_spaces(self.0);
         for (i, (code, part)) in ir_spans(line.trim()).into_iter().enumerate() {
             if code {
-                out.push_str(&code_span(part));
+                code_span_into(out, &one_line(part));
             } else {
-                out.push_str(&text_inner(part, i == 0));
+                text_into(out, part, i == 0);
             }
         }
     }

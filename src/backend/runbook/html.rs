@@ -23,7 +23,7 @@ pub(crate) fn to_html(markdown: &str, svg: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_GFM;
     let events: Vec<Event> = Parser::new_ext(markdown, options).collect();
     let mut out: Vec<Event> = Vec::with_capacity(events.len());
-    let mut used: Vec<String> = Vec::new();
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut i = 0;
     while i < events.len() {
         match &events[i] {
@@ -44,7 +44,7 @@ pub(crate) fn to_html(markdown: &str, svg: &str) -> String {
                     id = format!("{base}-{n}");
                     n += 1;
                 }
-                used.push(id.clone());
+                used.insert(id.clone());
                 out.push(Event::Start(Tag::Heading {
                     level: *level,
                     id: Some(CowStr::from(id)),

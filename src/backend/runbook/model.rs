@@ -11,7 +11,7 @@ use super::topology::{self, Graph};
 use crate::backend::{owner, Target};
 use crate::ir::{Action, Gate, HostKind, Mode, Operation, Phase};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A generated file that carries out operations.
 #[derive(Debug, Clone)]
@@ -263,13 +263,85 @@ fn link(path: &str) -> Md {
     Md::trusted(format!("[`{dest}`]({dest})"))
 }
 
+/// What the steps need to know about the scripts, computed once per runbook rather than
+/// once per step (a unit with thousands of operations made this quadratic).
+pub(crate) struct ScriptIndex<'s> {
+    /// Operation id → the scripts carrying it, in script order.
+    by_op: HashMap<&'s str, Vec<usize>>,
+    /// Script path → its index.
+    by_path: HashMap<&'s str, usize>,
+    /// Per script: the operations it carries.
+    carried: Vec<HashSet<&'s str>>,
+    /// Per script: its runs ([`script_runs`]).
+    runs: Vec<Vec<Vec<usize>>>,
+}
+
+impl<'s> ScriptIndex<'s> {
+    pub(crate) fn new(cx: &Cx, scripts: &'s [Script]) -> Self {
+        let mut by_op: HashMap<&'s str, Vec<usize>> = HashMap::new();
+        let mut by_path = HashMap::new();
+        let mut carried = Vec::with_capacity(scripts.len());
+        for (i, s) in scripts.iter().enumerate() {
+            by_path.entry(s.path.as_str()).or_insert(i);
+            let mut set = HashSet::with_capacity(s.operations.len());
+            for o in &s.operations {
+                if set.insert(o.as_str()) {
+                    by_op.entry(o.as_str()).or_default().push(i);
+                }
+            }
+            carried.push(set);
+        }
+        let runs = carried
+            .iter()
+            .map(|set| {
+                // The script's operations in runbook order (by step number), without a pass
+                // over every operation of the unit per script.
+                let mut steps: Vec<usize> = set.iter().filter_map(|id| cx.step(id)).collect();
+                steps.sort_unstable();
+                let ops = steps.into_iter().filter_map(|n| cx.op_at(n));
+                script_runs(cx, ops, |id| set.contains(id))
+            })
+            .collect();
+        ScriptIndex {
+            by_op,
+            by_path,
+            carried,
+            runs,
+        }
+    }
+
+    /// The scripts carrying an operation, in script order.
+    fn carrying<'x>(&self, scripts: &'x [Script], op: &str) -> Vec<&'x Script> {
+        self.by_op
+            .get(op)
+            .map(|v| v.iter().map(|&i| &scripts[i]).collect())
+            .unwrap_or_default()
+    }
+
+    fn index(&self, s: &Script) -> usize {
+        self.by_path[s.path.as_str()]
+    }
+
+    fn runs(&self, s: &Script) -> &[Vec<usize>] {
+        &self.runs[self.index(s)]
+    }
+
+    fn carries(&self, s: &Script, op: &str) -> bool {
+        self.carried[self.index(s)].contains(op)
+    }
+}
+
 /// The step numbers a script carries, split where a person must act in between: at a gap
 /// in the numbering (another step comes first) or at a gate (the script stops there).
-fn script_runs(cx: &Cx, s: &Script) -> Vec<Vec<usize>> {
-    let carried = |id: &str| s.operations.iter().any(|x| x == id);
+/// `ops` are the script's operations in runbook order.
+fn script_runs<'o>(
+    cx: &Cx,
+    ops: impl Iterator<Item = &'o Operation>,
+    carried: impl Fn(&str) -> bool,
+) -> Vec<Vec<usize>> {
     let mut runs: Vec<Vec<usize>> = Vec::new();
     let mut last_gate: Option<&Gate> = None;
-    for o in cx.ops().filter(|o| carried(&o.id)) {
+    for o in ops {
         let Some(n) = cx.step(&o.id) else { continue };
         let continues = runs.last().is_some_and(|r| {
             // It waits for nothing done elsewhere since the run began, and its gate is
@@ -327,7 +399,14 @@ fn labelled(label: &'static str, body: &Md) -> Md {
     md!("**", label, "**\n\n", body.clone())
 }
 
-fn step_view(cx: &Cx, op: &Operation, number: usize, scripts: &[Script], warnings: &[Md]) -> StepView {
+fn step_view(
+    cx: &Cx,
+    op: &Operation,
+    number: usize,
+    scripts: &[Script],
+    index: &ScriptIndex<'_>,
+    warnings: &[Md],
+) -> StepView {
     let target = owner(op, cx.ir);
     let Content {
         does,
@@ -336,10 +415,7 @@ fn step_view(cx: &Cx, op: &Operation, number: usize, scripts: &[Script], warning
         verify,
         rollback,
     } = content(op, cx);
-    let carrying: Vec<&Script> = scripts
-        .iter()
-        .filter(|s| s.operations.iter().any(|o| o == &op.id))
-        .collect();
+    let carrying: Vec<&Script> = index.carrying(scripts, &op.id);
     // The file to run: IIS's `.cmd`, the other targets' `.ps1`; other scripts next to it are
     // its helpers, and configuration fragments are for reference.
     let preferred = |s: &Script| {
@@ -386,7 +462,7 @@ fn step_view(cx: &Cx, op: &Operation, number: usize, scripts: &[Script], warning
             ));
         }
         for s in &runnable {
-            let runs = script_runs(cx, s);
+            let runs = index.runs(s);
             let Some(k) = runs.iter().position(|r| r.contains(&number)) else {
                 continue;
             };
@@ -418,7 +494,7 @@ fn step_view(cx: &Cx, op: &Operation, number: usize, scripts: &[Script], warning
                             let waits: Vec<Md> = o
                                 .depends_on
                                 .iter()
-                                .filter(|d| !s.operations.contains(d))
+                                .filter(|d| !index.carries(s, d))
                                 .filter_map(|d| cx.step(d))
                                 .filter(|&m| m > number)
                                 .map(link_to_step)
@@ -1098,6 +1174,7 @@ fn troubleshooting(cx: &Cx) -> Vec<Trouble> {
 
 /// Builds the view model.
 pub(crate) fn build(cx: &Cx, scripts: &[Script], graph: &Graph) -> View {
+    let index = ScriptIndex::new(cx, scripts);
     let ir = cx.ir;
     let org = &ir.organization;
     // Warnings by operation, in IR order.
@@ -1135,6 +1212,7 @@ pub(crate) fn build(cx: &Cx, scripts: &[Script], graph: &Graph) -> View {
             op,
             number,
             scripts,
+            &index,
             by_op.get(op.id.as_str()).map_or(&[], Vec::as_slice),
         );
         match phases.last_mut() {
