@@ -1952,7 +1952,7 @@ fn iis_client_certs(op: &Operation, cx: &Cx) -> Content {
             C(yes_no(*anonymous)),
             ", `uploadReadAheadSize` ",
             N(*upload_read_ahead),
-            " bytes (server and site), then restarts IIS."
+            " bytes (server and site). The script reads every value first and writes only what differs; IIS restarts (`iisreset /noforce`: W3SVC, WAS and IISADMIN, so every site and application pool on the server) only when the server-level client certificate mapping was switched on by this run, which takes effect after a restart."
         ),
         ..Content::default()
     };
@@ -1980,7 +1980,8 @@ fn iis_client_certs(op: &Operation, cx: &Cx) -> Content {
             "{APPCMD} set config {} -section:system.webServer/serverRuntime /uploadReadAheadSize:\"{upload_read_ahead}\" /commit:apphost",
             cmd(site)
         ),
-        "iisreset".to_string(),
+        "REM Only if the first command switched the server-level mapping on (it takes effect after a restart):".to_string(),
+        "iisreset /noforce".to_string(),
     ];
     lines.dedup();
     c.by_hand = vec![Block::Steps(vec![
@@ -1996,7 +1997,7 @@ fn iis_client_certs(op: &Operation, cx: &Cx) -> Content {
             Md::trusted(section.to_string()),
             "` > **enabled** `True` > **Apply**; **SSL Settings**: ",
             Md::trusted(ssl.to_string()),
-            " > **Apply**; then the two `uploadReadAheadSize` lines and `iisreset` above."
+            " > **Apply**; then the two `uploadReadAheadSize` lines above, and `iisreset /noforce` only if the server-level mapping was off before."
         )),
     ])];
     c.notes.push(md!(
