@@ -895,8 +895,12 @@ fn s6_s7_certificates_terminate_where_the_chain_says_and_the_eas_behind_gets_win
         assert_no_certificate_auth(&s6, cas);
     }
 
+    // S7a: TMG's web listener terminates the device's TLS and authenticates the
+    // certificate; eas01 behind it accepts TMG's delegated Kerberos ticket and never asks
+    // for a certificate (it would answer 403.7: no certificate reaches it).
     let tmg_eas = iis(unit(&irs, "s7-tmg-eas"));
-    assert_certificate_auth(&tmg_eas, "eas01", &eas, ClientCerts::Require, false);
+    assert_windows_auth(&tmg_eas, "eas01", &eas);
+    assert_no_certificate_auth(&tmg_eas, "eas01");
     assert!(
         tmg_eas.iter().all(|f| f.host.as_deref() == Some("eas01")),
         "only the EAS server gets IIS files"
@@ -1467,5 +1471,6 @@ fn the_ssl_binding_is_read_compared_and_carried_whole() {
             checked += 1;
         }
     }
-    assert!(checked >= 8, "companions checked: {checked}");
+    // S7's EAS server behind TMG accepts Kerberos and has no certificate binding to carry.
+    assert!(checked >= 7, "companions checked: {checked}");
 }

@@ -90,9 +90,23 @@ fn scenarios_produce_their_key_operations() {
     )));
     assert!(has("s6-seg-kcd", &|a| matches!(a, Action::IisWindowsAuth { .. })));
     assert!(has("s7-tmg-eas", &|a| matches!(a, Action::TmgPublishingRule { .. })));
-    assert!(has(
+    // S7b: TMG passes TLS through to the SEG; only the SEG delegates, to the EAS server.
+    assert!(has("s7-tmg-seg-eas", &|a| matches!(
+        a,
+        Action::TmgServerPublishing { .. }
+    )));
+    assert!(!has("s7-tmg-seg-eas", &|a| matches!(a, Action::TmgListener { .. })));
+    assert!(!has(
         "s7-tmg-seg-eas",
         &|a| matches!(a, Action::RegisterSpn { spn, .. } if spn.starts_with("http/seg01"))
+    ));
+    assert!(has(
+        "s7-tmg-seg-eas",
+        &|a| matches!(a, Action::AllowDelegation { from, spns, .. } if from == "seg01" && spns.iter().any(|s| s == "http/eas01.corp.contoso.com"))
+    ));
+    assert!(!has(
+        "s7-tmg-seg-eas",
+        &|a| matches!(a, Action::AllowDelegation { from, .. } if from == "tmg01")
     ));
 }
 

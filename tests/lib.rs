@@ -17,5 +17,6 @@ mod reference;
 mod robustness;
 mod runbook;
 mod syntax;
+mod tmg;
 mod ui;
 mod workspace_one;

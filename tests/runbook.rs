@@ -55,7 +55,7 @@ fn runbook(ir: &Ir) -> (String, String) {
 /// The files of the targets scripted steps link to.
 fn scripts(ir: &Ir) -> Vec<OutputFile> {
     let mut files = Vec::new();
-    for t in [Target::Exchange, Target::Iis] {
+    for t in [Target::Exchange, Target::Iis, Target::Tmg] {
         files.extend(render(t, ir).unwrap_or_else(|e| panic!("{}: {e}", ir.unit)));
     }
     files
@@ -218,7 +218,7 @@ fn scripted_steps_link_the_files_that_run_them() {
                     s.op
                 );
                 assert!(
-                    matches!(f.target, Target::Exchange | Target::Iis),
+                    matches!(f.target, Target::Exchange | Target::Iis | Target::Tmg),
                     "{}: {link} is a script",
                     ir.unit
                 );
@@ -240,7 +240,7 @@ fn scripted_steps_link_the_files_that_run_them() {
         for op in &ir.operations {
             let Some(target) = owner(op, &ir) else { continue };
             assert!(
-                matches!(target, Target::Exchange | Target::Iis),
+                matches!(target, Target::Exchange | Target::Iis | Target::Tmg),
                 "{}: {}",
                 ir.unit,
                 op.id
@@ -291,7 +291,10 @@ fn html_parses_cleanly_and_loads_nothing_from_elsewhere() {
                 }
                 if name == "href" {
                     assert!(
-                        value.starts_with('#') || value.starts_with("../exchange/") || value.starts_with("../iis/"),
+                        value.starts_with('#')
+                            || value.starts_with("../exchange/")
+                            || value.starts_with("../iis/")
+                            || value.starts_with("../tmg/"),
                         "{}: href {value}",
                         ir.unit
                     );

@@ -4,6 +4,7 @@
 mod exchange;
 mod iis;
 mod runbook;
+mod tmg;
 mod workspace_one;
 
 use crate::ir::{Action, HostKind, Ir, Mode, Operation};
@@ -17,7 +18,7 @@ pub enum Target {
     Exchange,
     /// applicationHost.config fragments and appcmd scripts.
     Iis,
-    /// Forefront TMG export XML.
+    /// Forefront TMG publishing scripts (COM) and export XML.
     Tmg,
     /// Workspace ONE device profiles (iOS plist XML) and console/API definitions.
     WorkspaceOne,
@@ -52,8 +53,8 @@ impl Target {
             Target::Exchange => exchange::BUILT,
             Target::Iis => iis::BUILT,
             Target::Runbook => runbook::BUILT,
+            Target::Tmg => tmg::BUILT,
             Target::WorkspaceOne => workspace_one::BUILT,
-            Target::Tmg => false,
         }
     }
 }
@@ -89,28 +90,26 @@ pub fn render(target: Target, ir: &Ir) -> Result<Vec<OutputFile>, BackendError> 
         Target::Exchange => exchange::render(ir),
         Target::Iis => iis::render(ir),
         Target::Runbook => runbook::render(ir),
+        Target::Tmg => tmg::render(ir),
         Target::WorkspaceOne => workspace_one::render(ir),
-        Target::Tmg => Err(BackendError {
-            target: target.name(),
-            message: "this target is not built yet".into(),
-        }),
     }
 }
 
-/// Renders several targets for one unit, each once: the runbook links the `exchange` and
-/// `iis` files, so those are rendered a single time and shared with it.
+/// Renders several targets for one unit, each once: the runbook links the `exchange`, `iis`
+/// and `tmg` files, so those are rendered a single time and shared with it.
 pub fn render_targets(ir: &Ir, targets: &[Target]) -> Result<Vec<OutputFile>, BackendError> {
     let needs_scripts = targets.contains(&Target::Runbook);
     let mut scripts: Option<Vec<OutputFile>> = None;
     if needs_scripts {
         let mut files = exchange::render(ir)?;
         files.extend(iis::render(ir)?);
+        files.extend(tmg::render(ir)?);
         scripts = Some(files);
     }
     let mut out = Vec::new();
     for &t in targets {
         match (t, &scripts) {
-            (Target::Exchange | Target::Iis, Some(files)) => {
+            (Target::Exchange | Target::Iis | Target::Tmg, Some(files)) => {
                 out.extend(files.iter().filter(|f| f.target == t).cloned());
             }
             (Target::Runbook, Some(files)) => out.extend(runbook::render_with(ir, files)?),
@@ -128,7 +127,25 @@ pub fn owner(op: &Operation, ir: &Ir) -> Option<Target> {
         return None;
     }
     let host_kind = ir.hosts.get(&op.host).map(|h| h.kind);
+    // Everything scripted on a TMG host goes to the `tmg` target, next to the publishing
+    // script: the administrator of the edge firewall runs one set of files.
+    let on_tmg = ir
+        .hosts
+        .get(&op.host)
+        .is_some_and(|h| h.roles.iter().any(|r| r == "tmg"));
+    let target = owner_by_action(op, host_kind)?;
+    Some(if on_tmg && target == Target::Exchange {
+        Target::Tmg
+    } else {
+        target
+    })
+}
+
+fn owner_by_action(op: &Operation, host_kind: Option<HostKind>) -> Option<Target> {
     match &op.action {
+        Action::TmgListener { .. } | Action::TmgPublishingRule { .. } | Action::TmgServerPublishing { .. } => {
+            Some(Target::Tmg)
+        }
         Action::IisClientCertificates { .. } | Action::IisWindowsAuth { .. } | Action::SegConfig { .. } => {
             Some(Target::Iis)
         }
@@ -160,8 +177,6 @@ pub fn owner(op: &Operation, ir: &Ir) -> Option<Target> {
         Action::Prerequisite { .. }
         | Action::SubmitRequest { .. }
         | Action::DirectorySync { .. }
-        | Action::TmgListener { .. }
-        | Action::TmgPublishingRule { .. }
         | Action::Ws1Authority { .. }
         | Action::Ws1Template { .. }
         | Action::Ws1Profile { .. }

@@ -582,7 +582,7 @@ fn chains(unit: &Unit, diags: &mut Diagnostics) {
                     )
                     .with(*span, "hop of the chain")
                     .help(format!(
-                        "set `auth = password` on the `{}` of `{hop}`; behind a delegating hop it accepts Kerberos",
+                        "set `auth = kerberos` on the `{}` of `{hop}`; behind a delegating hop it receives a Kerberos ticket",
                         b.kind()
                     )),
                 );
@@ -622,7 +622,7 @@ fn chains(unit: &Unit, diags: &mut Diagnostics) {
                             .label("second certificate authentication")
                             .with(c.span_of("client_certificates"), "the chain terminates client certificates here")
                             .with(asa.span_of("members"), "member of the delegation target")
-                            .help(format!("set `auth = password` on the `{}` of `{member}`; behind a delegating hop it accepts Kerberos", b.kind())),
+                            .help(format!("set `auth = kerberos` on the `{}` of `{member}`; behind a delegating hop it receives a Kerberos ticket", b.kind())),
                     );
                 }
             }
@@ -677,7 +677,61 @@ fn chains(unit: &Unit, diags: &mut Diagnostics) {
     }
 }
 
+/// MS0209 for TMG: a web listener that authenticates client certificates terminates the
+/// device's TLS, so no IIS block behind it can ever receive the certificate, whatever the
+/// chain's `client_certificates` says. Blocks on a chain hop other than `client_certificates`
+/// are already reported by `chains`.
+fn tmg_listeners(unit: &Unit, diags: &mut Diagnostics) {
+    for r in unit.of_kind("publishing_rule") {
+        let Some(l) = r.text("listener").and_then(|n| unit.get(n)) else {
+            continue;
+        };
+        if l.text("auth") != Some("client_certificate") {
+            continue;
+        }
+        let Some(tmg) = l.text("server") else { continue };
+        let mut downstream: Vec<String> = r.text("published_server").map(str::to_string).into_iter().collect();
+        downstream.extend(r.list("farm"));
+        for c in unit.of_kind("chain") {
+            let path = c.list("path");
+            let Some(i) = path.iter().position(|h| h == tmg) else {
+                continue;
+            };
+            if !path.get(i + 1).is_some_and(|n| downstream.contains(n)) {
+                continue;
+            }
+            downstream.extend(path[i + 1..].iter().cloned());
+            if let Some(asa) = c.text("target").and_then(|t| unit.get(t)) {
+                downstream.extend(asa.list("members"));
+            }
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for server in downstream {
+            if seen.contains(&server) {
+                continue;
+            }
+            seen.push(server.clone());
+            let reported = unit.of_kind("chain").any(|c| {
+                c.list("path").contains(&server) && c.text("client_certificates").is_some_and(|t| t != server)
+            });
+            if reported {
+                continue;
+            }
+            for b in iis_blocks(unit, &server).filter(|b| wants_certs(b)) {
+                diags.push(
+                    Diag::new(Code::DoubleCertTermination, b.span_of("auth"), format!("`{server}` requires client certificates, but TMG listener `{}` already authenticates them", l.name()))
+                        .label("second certificate authentication")
+                        .with(l.span_of("auth"), "the listener terminates the device's TLS and authenticates the certificate")
+                        .with(r.span_of("published_server"), "published behind the listener")
+                        .help(format!("write `auth = kerberos` on the `{}` of `{server}`: it receives TMG's delegated ticket, never the device certificate", b.kind())),
+                );
+            }
+        }
+    }
+}
+
 fn tmg(unit: &Unit, diags: &mut Diagnostics) {
+    tmg_listeners(unit, diags);
     for r in unit.of_kind("publishing_rule") {
         let farm = r.list("farm");
         if let Some(spn) = r.text("spn") {

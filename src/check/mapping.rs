@@ -27,14 +27,16 @@ fn chain<'a>(unit: &'a Unit, name: &str) -> Vec<&'a Checked> {
     out
 }
 
-/// ActiveSync and SEG blocks that authenticate devices by certificate.
+/// ActiveSync and SEG blocks that authenticate devices by certificate, and TMG listeners
+/// that do (TMG logs the user on from the certificate for its constrained delegation).
 fn certificate_hosts(unit: &Unit) -> impl Iterator<Item = &Checked> {
     unit.blocks.iter().filter(|b| {
-        matches!(b.kind(), "activesync" | "seg")
+        (matches!(b.kind(), "activesync" | "seg")
             && matches!(
                 b.text("auth"),
                 Some("certificate" | "certificate_and_password" | "certificate_or_password")
-            )
+            ))
+            || (b.kind() == "tmg_listener" && b.text("auth") == Some("client_certificate"))
     })
 }
 

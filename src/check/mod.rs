@@ -2,6 +2,7 @@
 //! resolves names, and runs the security and consistency lints.
 
 pub mod access;
+mod chain;
 mod lints;
 pub use lints::UPLOAD_READ_AHEAD;
 pub(crate) mod mapping;
@@ -558,6 +559,7 @@ pub(crate) fn check_blocks(
     // Lints read only settings that validated and names that resolved, so they can run
     // alongside structural errors and every problem is reported in one run.
     lints::run(&unit, diags);
+    chain::run(&unit, diags);
     ws1::run(&unit, diags);
     mapping::run(&unit, diags);
     policy::run(&unit, diags);

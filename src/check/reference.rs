@@ -87,6 +87,10 @@ const EAS_AUTH_VALUES: &[(&str, &str)] = &[
         "certificate",
         "a client certificate only: Basic off, client certificates required (SSL setting Require) and mapped",
     ),
+    (
+        "kerberos",
+        "delegated Kerberos tickets only, for a server behind the hop that authenticated the device (a TMG listener or a SEG): Windows authentication on (Negotiate, NTLM), client certificates ignored, Basic off, no certificate mapping. Refused where no chain delegates to the server (MS0253) and on a `seg` (MS0256)",
+    ),
 ];
 
 /// A unit every example block (except the organization's) is checked in: it declares the
@@ -147,7 +151,7 @@ authority contoso_issuing {
 
 certificate mail_contoso {
   subject  = { O = "Contoso", CN = "mail.contoso.com" }
-  domains  = [mail.contoso.com]
+  domains  = [mail.contoso.com, exch01.corp.contoso.com]
   key      = { size = 2048 }
   issuer   = contoso_issuing
   servers  = [exch01, tmg01]
@@ -862,7 +866,7 @@ const KINDS: &[KindDoc] = &[
             ),
             s(
                 "client_certificates",
-                "The hop that authenticates client certificates; it must be on the path (MS0104). Hops after it receive Kerberos tickets (Windows authentication), and no other hop may require certificates (MS0209).",
+                "The hop that authenticates client certificates: the first hop that terminates the device's TLS (MS0250). A TMG web listener terminates it, a `tmg_server_publishing` rule passes it through, IIS on a SEG or Exchange server terminates it. It must be on the path (MS0104) and authenticate the certificate (MS0251). Hops before it only pass TLS through and delegate nothing; hops after it receive Kerberos tickets and must accept them (`auth = kerberos`, MS0252); no other hop may require certificates (MS0209).",
                 "",
             ),
             s(
@@ -882,13 +886,26 @@ const KINDS: &[KindDoc] = &[
   client_certificates = seg01
   protocol_transition = true
   service             = "http"
+}
+
+seg seg_gateway {
+  server            = seg01
+  exchange_host     = exch01.corp.contoso.com
+  auth              = certificate
+  upload_read_ahead = 10MiB
+  authority         = contoso_issuing
+}
+
+activesync eas_exch01 {
+  server = exch01
+  auth   = kerberos
 }"#,
     },
     KindDoc {
         kind: "tmg_listener",
         about: "A Forefront TMG web listener: the public endpoint devices connect to, with its SSL certificate and client authentication.",
         scenarios: "S7",
-        produces: "a manual runbook step (the TMG wizard), after the TMG server's delegation",
+        produces: "for the `tmg` target, the listener in `tmg/<host>/70-publish.ps1` (COM, idempotent) and in the rule's `fpc4` export; with client certificate authentication, trust and CRL checks of its `authority` on TMG, an NTAuth-cache check and a check of TMG's CRL system policy; the wizard as the manual alternative in the runbook",
         settings: &[
             s("server", "The TMG server.", ""),
             s(
@@ -909,8 +926,8 @@ const KINDS: &[KindDoc] = &[
             ),
             s(
                 "authority",
-                "The authority of the client certificates. No check or artefact reads it at present.",
-                "none",
+                "The authority of the client certificates TMG validates: trusted on TMG with its CRL checked there; it must be internal (MS0208) and in NTAuth (MS0207).",
+                "none: a manual check on TMG that the device CA is trusted",
             ),
             s("description", "The listener's description in TMG.", "none"),
             s(
@@ -933,7 +950,7 @@ const KINDS: &[KindDoc] = &[
         kind: "publishing_rule",
         about: "A TMG Exchange web client access publishing rule: which listener publishes which internal server under which public name, and how TMG delegates the user's identity.",
         scenarios: "S7",
-        produces: "a manual runbook step (the TMG wizard), after its listener",
+        produces: "for the `tmg` target, the rule in `tmg/<host>/70-publish.ps1` (COM, idempotent: Exchange application, SSL to the server, internal site name, public name, listener, Kerberos constrained delegation with the SPN, All Authenticated Users, TestConnectivity) and `tmg/<host>/<rule>.xml` (the listener and rule as an `fpc4` export); a check that TMG trusts the published server's certificate; a manual console step for the wizard's Exchange version and services; a verification through TMG's live log and the back end's `cs-username`",
         settings: &[
             s("listener", "The listener the rule uses; the rule is created on its server.", ""),
             s(
@@ -978,6 +995,44 @@ const KINDS: &[KindDoc] = &[
   delegation       = kerberos
   spn              = "http/exch01.corp.contoso.com"
   ssl_to_server    = true
+}"#,
+    },
+    KindDoc {
+        kind: "tmg_server_publishing",
+        about: "A TMG server (non-web) publishing rule: TMG passes the device's TLS session through to the published server, which terminates it and authenticates the certificate. No web listener, no delegation and no user rights on TMG.",
+        scenarios: "S7 (TMG → SEG → EAS, the SEG authenticates)",
+        produces: "for the `tmg` target, the rule in `tmg/<host>/70-publish.ps1` (`AddServerPublishingRule` with the protocol, the published server's address and the External listening addresses); the console steps as the manual alternative in the runbook",
+        settings: &[
+            s("server", "The TMG server.", ""),
+            s(
+                "published_server",
+                "The server that receives the connection and terminates the device's TLS (the SEG).",
+                "",
+            ),
+            sv(
+                "protocol",
+                "The protocol passed through.",
+                "`https`",
+                &[("https", "TMG's HTTPS Server protocol (TCP 443)")],
+            ),
+            s(
+                "addresses",
+                "The External addresses TMG listens on.",
+                "none: all addresses of the External network",
+            ),
+            s(
+                "published_ip",
+                "The published server's IP address.",
+                "none: the server's `ip`, else resolved by the script (exactly one IPv4 address)",
+            ),
+            s("description", "The rule's description in TMG.", "none"),
+        ],
+        example: r#"tmg_server_publishing seg_passthrough {
+  server           = tmg01
+  published_server = seg01
+  protocol         = https
+  addresses        = [203.0.113.10]
+  description      = "ActiveSync to the SEG (TLS passed through)"
 }"#,
     },
     KindDoc {

@@ -212,6 +212,7 @@ pub(crate) const EAS_AUTH: &[&str] = &[
     "certificate_and_password",
     "certificate_or_password",
     "certificate",
+    "kerberos",
 ];
 pub(crate) const MAPPING_KINDS: &[&str] = &["one_to_one", "many_to_one", "upn"];
 /// How mapped certificates are bound strongly to their account (KB5014754).
@@ -219,6 +220,8 @@ pub(crate) const STRONG_MAPPINGS: &[&str] = &["sid_extension", "issuer_serial", 
 pub(crate) const LISTENER_AUTH: &[&str] = &["client_certificate", "basic", "forms", "none"];
 pub(crate) const RULE_SERVICES: &[&str] = &["activesync", "owa", "outlook_anywhere"];
 pub(crate) const RULE_DELEGATION: &[&str] = &["kerberos", "basic", "none"];
+/// Protocols a TMG server (non-web) publishing rule passes through untouched.
+pub(crate) const PASS_THROUGH_PROTOCOLS: &[&str] = &["https"];
 pub(crate) const WS1_CA_TYPES: &[&str] = &["generic_scep", "adcs"];
 pub(crate) const KEY_TYPES: &[&str] = &["signing", "encryption", "signing_and_encryption"];
 pub(crate) const SAN_TYPES: &[&str] = &["email", "upn", "dns"];
@@ -455,6 +458,21 @@ pub(crate) const BLOCKS: &[BlockSpec] = &[
             opt("spn", Ty::Str),
             opt("farm", Ty::List(&Ty::Ref(&["server"]))),
             opt("ssl_to_server", Ty::Bool),
+        ],
+    },
+    // A TMG server (non-web) publishing rule: TCP passed through to the published server,
+    // which terminates the device's TLS itself. No listener, no delegation.
+    BlockSpec {
+        kind: "tmg_server_publishing",
+        header: Header::Name,
+        global_name: true,
+        settings: &[
+            req("server", Ty::Ref(&["server"])),
+            req("published_server", Ty::Ref(&["server"])),
+            opt("protocol", Ty::Enum(PASS_THROUGH_PROTOCOLS)),
+            opt("addresses", Ty::List(&Ty::Ip)),
+            opt("published_ip", Ty::Ip),
+            opt("description", Ty::Str),
         ],
     },
     BlockSpec {

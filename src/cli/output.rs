@@ -523,7 +523,10 @@ pub(super) fn render(compiled: &[Compiled], targets: &[Target], emit: Emit) -> R
         }
         Emit::Artefacts => {
             for unit in driver::render_all(compiled, targets, 0).map_err(|e| e.to_string())? {
-                files.extend(unit.into_iter().map(|OutputFile { path, contents, .. }| (path, contents)));
+                files.extend(
+                    unit.into_iter()
+                        .map(|OutputFile { path, contents, .. }| (path, contents)),
+                );
             }
         }
     }

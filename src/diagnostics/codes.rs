@@ -515,6 +515,60 @@ intermediates into LocalMachine\\CA) nor check the chain. Name the authority tha
 "Kerberos constrained delegation needs a KDC for every request; with one declared domain
 controller, its outage stops all ActiveSync traffic through the gateway.";
 
+    TmgHopWithoutRule = "MS0130", Error, "TMG hop publishes nothing to the next hop",
+"A `tmg` server on a chain's path must publish the next hop, either with a web
+`publishing_rule` (its listener terminates the device's TLS) or with a
+`tmg_server_publishing` rule (TCP passed through; the next hop terminates TLS). Without either
+mailsec cannot tell which hop sees the device certificate.";
+
+    CertHopMismatch = "MS0250", Error, "`client_certificates` is not the hop that terminates the device's TLS",
+"Only the first hop that terminates the device's TLS session can see the device certificate:
+a TMG web listener terminates it (SSL bridging opens a new session to the published server,
+and TMG has no device key to present); a TMG server publishing rule passes it through; IIS
+on a SEG or Exchange server terminates it. `client_certificates` must name that hop. Every hop
+behind it receives a delegated Kerberos ticket (Exchange Team, \"Demystifying Certificate
+Based Authentication with ActiveSync\": the certificate is accepted by Exchange or by the KCD
+device - you can choose only one).";
+
+    NoCertHop = "MS0251", Error, "no hop authenticates the device certificate",
+"The hop that terminates the device's TLS must authenticate the certificate: a TMG web
+listener with `auth = client_certificate`, or an `activesync`/`seg` block with
+`auth = certificate`. Otherwise the chain has no user to delegate for and devices are
+refused (or let in without a certificate). Either authenticate there, or publish with
+`tmg_server_publishing` so that the next hop terminates TLS and authenticates.";
+
+    KerberosNotAccepted = "MS0252", Error, "delegated Kerberos ticket cannot be accepted",
+"A hop behind a Kerberos-delegating hop receives the user's Kerberos ticket, not the device
+certificate. Its virtual directory needs Windows authentication (Negotiate, NTLM) on and
+client certificates ignored. Exchange's ActiveSync directory has Windows authentication off
+by default, so a hop that nothing configures refuses the ticket with 401. Declare the block
+with `auth = kerberos`.";
+
+    KerberosWithoutDelegation = "MS0253", Error, "`auth = kerberos` but nothing delegates to the server",
+"`auth = kerberos` accepts only tickets obtained by a delegating front end (TMG or SEG with
+Kerberos constrained delegation). Devices cannot get Kerberos tickets from the Internet, so on
+a server no chain delegates to it locks every device out. Put the server behind a `chain`,
+or use `auth = certificate` or `auth = password`.";
+
+    BackendCertName = "MS0254", Error, "published server's certificate does not carry the internal site name",
+"TMG bridges SSL: it opens its own TLS session to the published server by the rule's internal
+site name (the server's FQDN) and rejects the server certificate unless that name is its CN or
+in its SAN, and its issuer is trusted on TMG. Add the FQDN to the certificate's `domains`.";
+
+    PublicNameNotOnListener = "MS0255", Error, "public name is not on the listener's certificate",
+"Devices connect to the publishing rule's public name and check it against the certificate
+of the TMG web listener. If the name is neither the certificate's CN nor in its SAN, every
+device refuses the connection before TMG sees a request. Add the public name to the
+certificate's `domains`, or publish the name the certificate carries.";
+
+    SegKerberosInbound = "MS0256", Error, "a SEG cannot be relied on to accept Kerberos",
+"TMG -> SEG -> EAS with TMG authenticating the certificate would need a double delegation:
+TMG delegates to http/<seg>, the SEG accepts that Kerberos ticket and delegates again to the
+EAS server. VMware documents the SEG only as the hop that authenticates the device
+certificate, not as a Kerberos service, so mailsec refuses `auth = kerberos` on a `seg`
+until that is verified with the vendor. Publish the SEG with `tmg_server_publishing` and let
+it authenticate the certificate (`auth = certificate`).";
+
     PartnerTlsNotRequired = "MS0229", Error, "partner send connector does not require TLS",
 "A send connector that routes to smart hosts or to named partner address spaces carries
 mail to one known party: it must require TLS. With `require_tls` omitted or `false` mailsec

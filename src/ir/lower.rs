@@ -356,6 +356,41 @@ impl<'a> Cx<'a> {
                 }
             }
         }
+        // A TMG listener that authenticates device certificates validates them on TMG.
+        for l in self.unit.of_kind("tmg_listener") {
+            if l.text("auth") != Some("client_certificate") {
+                continue;
+            }
+            if let (Some(auth), Some(server)) = (l.text("authority"), l.text("server")) {
+                for a in self.chain_of(auth) {
+                    add(a.name(), server);
+                }
+            }
+        }
+        // TMG bridges SSL to the published server: it trusts the issuer of that server's
+        // certificate, when the intent declares it.
+        for r in self.unit.of_kind("publishing_rule") {
+            if r.bool("ssl_to_server") == Some(false) {
+                continue;
+            }
+            let Some(tmg) = r
+                .text("listener")
+                .and_then(|l| self.unit.get(l))
+                .and_then(|l| l.text("server"))
+            else {
+                continue;
+            };
+            let published = r.text("published_server").unwrap_or("");
+            for c in self
+                .unit
+                .of_kind("certificate")
+                .filter(|c| c.list("servers").iter().any(|s| s == published))
+            {
+                for a in c.text("issuer").map(|i| self.chain_of(i)).unwrap_or_default() {
+                    add(a.name(), tmg);
+                }
+            }
+        }
         map
     }
 
@@ -1042,7 +1077,16 @@ impl<'a> Cx<'a> {
             let path = c.list("path");
             let service = c.text("service").unwrap_or("http").to_string();
             let transition = c.bool("protocol_transition").unwrap_or(true);
+            // Hops before the certificate hop pass the device's TLS through (a TMG server
+            // publishing rule): they have no user to delegate for.
+            let first = c
+                .text("client_certificates")
+                .and_then(|t| path.iter().position(|p| p == t))
+                .unwrap_or(0);
             for (i, pair) in path.windows(2).enumerate() {
+                if i < first {
+                    continue;
+                }
                 let (from, to) = (&pair[0], &pair[1]);
                 let last = i + 2 == path.len();
                 let asa = if last {
@@ -1105,7 +1149,13 @@ impl<'a> Cx<'a> {
                     .find(|s| s.text("server") == Some(from.as_str()))
                     .map_or("network_service", |s| s.text("identity").unwrap_or("network_service"));
                 let key = format!("rights:{from}");
-                if !self.provides.contains_key(&key) {
+                // No TCB on the edge firewall: the TMG Firewall service runs as Network
+                // Service and needs only the constrained delegation on the TMG computer
+                // account (Microsoft, TMG SP2 "Kerberos authentication on an NLB array").
+                let on_tmg = self
+                    .server(from)
+                    .is_some_and(|s| s.list("roles").iter().any(|r| r == "tmg"));
+                if !on_tmg && !self.provides.contains_key(&key) {
                     self.op(
                         format!("user-rights/{from}"),
                         from,
@@ -1133,8 +1183,8 @@ impl<'a> Cx<'a> {
             let fqdn = self.fqdn(&server);
             let auth = eas_auth(e.text("auth"));
             let site = e.text("site").map_or_else(|| self.site_of(&server), str::to_string);
-            let windows = self.behind_gateway(&server);
-            let certs = auth != EasAuth::Password;
+            let windows = self.behind_gateway(&server) || auth == EasAuth::Kerberos;
+            let certs = asks_for_certificates(auth);
             self.op(
                 format!("activesync/{}", e.name()),
                 &server,
@@ -1148,11 +1198,12 @@ impl<'a> Cx<'a> {
                     server_name: exchange_name(&fqdn),
                     site: site.clone(),
                     auth,
-                    basic: auth != EasAuth::Certificate,
+                    basic: !matches!(auth, EasAuth::Certificate | EasAuth::Kerberos),
                     // Ruling (b): "certificate and password" requires the certificate; only
                     // the explicit "certificate or password" accepts devices without one.
+                    // Behind a delegating hop (kerberos) certificates are ignored.
                     client_cert_auth: match auth {
-                        EasAuth::Password => "Ignore",
+                        EasAuth::Password | EasAuth::Kerberos => "Ignore",
                         EasAuth::CertificateOrPassword => "Accepted",
                         EasAuth::CertificateAndPassword | EasAuth::Certificate => "Required",
                     }
@@ -1210,7 +1261,7 @@ impl<'a> Cx<'a> {
                 },
             );
             let auth = eas_auth(s.text("auth"));
-            if auth != EasAuth::Password {
+            if asks_for_certificates(auth) {
                 let summary = format!(
                     "Configure IIS client-certificate authentication for the SEG at {site}/{EAS_APP} on {server}"
                 );
@@ -1288,7 +1339,7 @@ impl<'a> Cx<'a> {
             if kind == "upn" {
                 for b in self.unit.blocks.iter().filter(|b| {
                     matches!(b.kind(), "activesync" | "seg")
-                        && eas_auth(b.text("auth")) != EasAuth::Password
+                        && asks_for_certificates(eas_auth(b.text("auth")))
                         && b.text("authority")
                             .is_some_and(|x| self.chain_of(x).iter().any(|c| c.name() == authority))
                 }) {
@@ -1333,10 +1384,11 @@ impl<'a> Cx<'a> {
         // KB5014754: domain controllers in Full Enforcement refuse weak mappings; their
         // Kdcsvc events say so. Read them after a test logon, in every unit that maps.
         let mapper = self.unit.of_kind("cert_mapping").next().or_else(|| {
-            self.unit
-                .blocks
-                .iter()
-                .find(|b| matches!(b.kind(), "activesync" | "seg") && eas_auth(b.text("auth")) != EasAuth::Password)
+            self.unit.blocks.iter().find(|b| {
+                (matches!(b.kind(), "activesync" | "seg") && asks_for_certificates(eas_auth(b.text("auth"))))
+                        // TMG maps the device certificate to the user for its delegation.
+                        || (b.kind() == "tmg_listener" && b.text("auth") == Some("client_certificate"))
+            })
         });
         if let Some(b) = mapper {
             self.block = Some(b);
@@ -1369,13 +1421,72 @@ impl<'a> Cx<'a> {
             self.block = Some(l);
             let server = l.text("server").unwrap_or("").to_string();
             let cert = l.text("certificate").and_then(|c| self.unit.get(c));
+            let client_certs = l.text("auth") == Some("client_certificate");
+            if client_certs {
+                // TMG validates the device certificate itself: against AD's NTAuth store (for
+                // the S4U logon) and the CRL, which TMG downloads under its system policy.
+                if !l.has("authority") {
+                    self.op(
+                        format!("device-ca/{server}"),
+                        &server,
+                        Phase::Gateway,
+                        Mode::Verify,
+                        format!("Check that {server} trusts the CA of the device certificates"),
+                        &[],
+                        &[format!("ntauth-cache:{server}")],
+                        Action::Check {
+                            command: format!("certutil -verify -urlfetch <a device certificate>.cer on {server} (the intent names no `authority` for listener `{}`)", l.name()),
+                            expect: "the chain builds to a trusted root in LocalMachine\\Root, the CRLs download, and the issuing CA is in the NTAuth store".into(),
+                        },
+                    );
+                }
+                if let Some(auth) = l.text("authority").and_then(|a| self.unit.get(a)) {
+                    let cn = auth.text("common_name").unwrap_or(auth.name()).to_string();
+                    if auth.bool("ntauth") == Some(true) {
+                        self.op(
+                            format!("ntauth-cache/{}/{server}", auth.name()),
+                            &server,
+                            Phase::Gateway,
+                            Mode::Verify,
+                            format!("Check that {server}'s NTAuth cache holds `{}`", auth.name()),
+                            &[format!("ntauth:{}", auth.name())],
+                            &[format!("ntauth-cache:{server}")],
+                            Action::Check {
+                                command: format!(
+                                    "gpupdate /force, then certutil -enterprise -store NTAuth on {server}"
+                                ),
+                                expect: format!(
+                                    "the store lists {cn}; otherwise the device's certificate logon fails on TMG"
+                                ),
+                            },
+                        );
+                    }
+                }
+                self.op(
+                    format!("crl-policy/{server}"),
+                    &server,
+                    Phase::Gateway,
+                    Mode::Verify,
+                    format!("Check that TMG's system policy lets {server} download CRLs"),
+                    &[],
+                    &[format!("crl-policy:{server}")],
+                    Action::Check {
+                        command: "Forefront TMG Management > Firewall Policy > Tasks > Edit System Policy > Authentication Services > Certificate Revocation".into(),
+                        expect: "Enabled, \"Allow HTTP from Local Host to all networks for CRL downloads\" (verify on a lab TMG: the group's name differs between builds)".into(),
+                    },
+                );
+            }
             self.op(
                 format!("tmg-listener/{}", l.name()),
                 &server,
                 Phase::Gateway,
-                Mode::Manual,
+                Mode::Scripted,
                 format!("Create the TMG web listener `{}`", l.name()),
-                &[format!("delegation:{server}")],
+                &[
+                    format!("delegation:{server}"),
+                    format!("ntauth-cache:{server}"),
+                    format!("crl-policy:{server}"),
+                ],
                 &[format!("listener:{}", l.name())],
                 Action::TmgListener {
                     name: l.name().to_string(),
@@ -1399,14 +1510,32 @@ impl<'a> Cx<'a> {
                 .unwrap_or("")
                 .to_string();
             let farm: Vec<String> = r.list("farm").iter().map(|f| self.fqdn(f)).collect();
+            let internal = self.fqdn(r.text("published_server").unwrap_or(""));
+            let ssl = r.bool("ssl_to_server").unwrap_or(true);
+            if ssl {
+                // SSL bridging: TMG opens its own TLS session to the internal site name.
+                self.op(
+                    format!("backend-cert/{}", r.name()),
+                    &host,
+                    Phase::Gateway,
+                    Mode::Verify,
+                    format!("Check that {host} trusts the certificate {internal} presents"),
+                    &[],
+                    &[format!("backend-cert:{}", r.name())],
+                    Action::Check {
+                        command: format!("On {host}: open https://{internal}/{EAS_APP} in a browser (or certutil -verify -urlfetch on that server's exported certificate)"),
+                        expect: format!("no certificate warning: the certificate's issuer is trusted on {host} and its CN or SAN holds {internal}"),
+                    },
+                );
+            }
             self.op(
                 format!("tmg-rule/{}", r.name()),
                 &host,
                 Phase::Gateway,
-                Mode::Manual,
+                Mode::Scripted,
                 format!("Create the Exchange publishing rule `{}`", r.name()),
-                &[format!("listener:{listener}")],
-                &[],
+                &[format!("listener:{listener}"), format!("backend-cert:{}", r.name())],
+                &[format!("rule:{}", r.name())],
                 Action::TmgPublishingRule {
                     name: r.name().to_string(),
                     listener,
@@ -1417,7 +1546,61 @@ impl<'a> Cx<'a> {
                     delegation: r.text("delegation").unwrap_or("kerberos").to_string(),
                     spn: r.text("spn").map(str::to_string),
                     farm,
-                    ssl_to_server: r.bool("ssl_to_server").unwrap_or(true),
+                    ssl_to_server: ssl,
+                },
+            );
+            // The wizard's Exchange version and service boxes have no COM property.
+            let service = match r.text("service").unwrap_or("activesync") {
+                "owa" => "Outlook Web Access",
+                "outlook_anywhere" => "Outlook Anywhere (RPC/HTTP(s))",
+                _ => "Exchange ActiveSync",
+            };
+            self.op(
+                format!("tmg-rule-services/{}", r.name()),
+                &host,
+                Phase::Gateway,
+                Mode::Manual,
+                format!("Confirm the Exchange version and service of rule `{}` in the TMG console", r.name()),
+                &[format!("rule:{}", r.name())],
+                &[],
+                Action::Manual {
+                    steps: vec![
+                        format!("Forefront TMG Management > Firewall Policy > rule `{}` > Properties > Paths / Exchange tab (as the wizard shows it).", r.name()),
+                        format!("Exchange version: {}; services: only {service}. The script cannot set these: the TMG object model has no property for them, it records them in the rule's description.", self.org.exchange.product()),
+                        "Apply.".into(),
+                    ],
+                },
+            );
+        }
+        let passes: Vec<&Checked> = self.unit.of_kind("tmg_server_publishing").collect();
+        for p in passes {
+            self.block = Some(p);
+            let host = p.text("server").unwrap_or("").to_string();
+            let published = p.text("published_server").unwrap_or("");
+            let published_ip = p
+                .text("published_ip")
+                .map(str::to_string)
+                .or_else(|| self.server(published).and_then(|s| s.text("ip")).map(str::to_string));
+            self.op(
+                format!("tmg-server-publishing/{}", p.name()),
+                &host,
+                Phase::Gateway,
+                Mode::Scripted,
+                format!(
+                    "Publish {} to {} with the server publishing rule `{}` (TLS passed through)",
+                    "HTTPS",
+                    self.fqdn(published),
+                    p.name()
+                ),
+                &[format!("iis:{published}"), format!("seg:{published}")],
+                &[format!("rule:{}", p.name())],
+                Action::TmgServerPublishing {
+                    name: p.name().to_string(),
+                    protocol: "HTTPS Server".into(),
+                    published_server: self.fqdn(published),
+                    published_ip,
+                    addresses: p.list("addresses"),
+                    description: p.text("description").map(str::to_string),
                 },
             );
         }
@@ -1560,7 +1743,7 @@ impl<'a> Cx<'a> {
             let host = e
                 .text("external_host")
                 .map_or_else(|| self.fqdn(server), str::to_string);
-            if eas_auth(e.text("auth")) != EasAuth::Password {
+            if asks_for_certificates(eas_auth(e.text("auth"))) {
                 self.pseudo(clients, HostKind::Clients);
                 self.op(
                     format!("test-browser/{}", e.name()),
@@ -1592,6 +1775,35 @@ impl<'a> Cx<'a> {
                 Action::Check {
                     command: "Enrol a test device in the profile's smart group and open the mail app".into(),
                     expect: "The device receives a certificate whose SAN holds the user's email and UPN (EKU Client Authentication), and mail syncs".into(),
+                },
+            );
+        }
+        // Behind a TMG listener the certificate is mapped on TMG: the test reads TMG's log
+        // and the delegated user in the back end's IIS log.
+        let rules: Vec<&Checked> = self.unit.of_kind("publishing_rule").collect();
+        for r in rules {
+            let Some(l) = r.text("listener").and_then(|l| self.unit.get(l)) else {
+                continue;
+            };
+            if l.text("auth") != Some("client_certificate") {
+                continue;
+            }
+            self.block = Some(r);
+            let tmg = l.text("server").unwrap_or("").to_string();
+            let internal = r.text("published_server").unwrap_or("").to_string();
+            let public = r.text("public_name").unwrap_or("").to_string();
+            self.pseudo(clients, HostKind::Clients);
+            self.op(
+                format!("test-tmg/{}", r.name()),
+                clients,
+                Phase::Verification,
+                Mode::Verify,
+                format!("Sync a test device through {tmg} and read TMG's log and {internal}'s IIS log"),
+                &[format!("rule:{}", r.name()), format!("eas:{internal}")],
+                &[],
+                Action::Check {
+                    command: format!("Sync a test device against https://{public}/{EAS_APP}; on {tmg}: Forefront TMG Management > Monitoring > Logging (live), filter on rule {}; on {internal}: the W3SVC log for {EAS_APP}", r.name()),
+                    expect: format!("TMG logs the request as allowed by {} with the device user's name as client username; {internal}'s IIS log shows that user (DOMAIN\\user) in cs-username and status 200, never 401 or 403", r.name()),
                 },
             );
         }
@@ -1721,10 +1933,20 @@ fn usage(u: &str) -> String {
     .to_string()
 }
 
+/// Whether the mode asks devices for a client certificate (required or accepted): the
+/// blocks that get IIS certificate authentication, trust and mapping checks.
+fn asks_for_certificates(a: EasAuth) -> bool {
+    matches!(
+        a,
+        EasAuth::Certificate | EasAuth::CertificateAndPassword | EasAuth::CertificateOrPassword
+    )
+}
+
 fn eas_auth(a: Option<&str>) -> EasAuth {
     match a {
         Some("certificate") => EasAuth::Certificate,
         Some("certificate_and_password") => EasAuth::CertificateAndPassword,
+        Some("kerberos") => EasAuth::Kerberos,
         Some("certificate_or_password") => EasAuth::CertificateOrPassword,
         _ => EasAuth::Password,
     }

@@ -456,6 +456,9 @@ pub enum EasAuth {
     CertificateOrPassword,
     /// Client certificate only.
     Certificate,
+    /// Delegated Kerberos tickets only, from a hop that authenticated the device (Windows
+    /// authentication on, client certificates ignored, Basic off).
+    Kerberos,
 }
 
 /// What an operation does. Each variant carries everything a backend needs.
@@ -813,6 +816,22 @@ pub enum Action {
         farm: Vec<String>,
         /// SSL to the published server.
         ssl_to_server: bool,
+    },
+    /// A TMG server (non-web) publishing rule: TCP passed through, no listener, no
+    /// delegation; the published server terminates the device's TLS.
+    TmgServerPublishing {
+        /// Rule name.
+        name: String,
+        /// Protocol definition as TMG names it (`HTTPS Server`).
+        protocol: String,
+        /// Published server's FQDN.
+        published_server: String,
+        /// Published server's IP address, when declared.
+        published_ip: Option<String>,
+        /// Listening addresses on the External network; empty = all External addresses.
+        addresses: Vec<String>,
+        /// Description.
+        description: Option<String>,
     },
     /// Workspace ONE certificate authority.
     Ws1Authority {

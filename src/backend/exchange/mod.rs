@@ -137,6 +137,15 @@ static ENV: LazyLock<Result<Environment<'static>, String>> =
     LazyLock::new(|| environment().map_err(|e| format!("{e:#}")));
 
 fn environment() -> Result<Environment<'static>, Error> {
+    powershell_environment(TEMPLATES)
+}
+
+/// A template environment for PowerShell output: the filters `psq`, `ident` and `comment`
+/// and a formatter that refuses unquoted strings. Shared with the `tmg` backend, so one
+/// function quotes every PowerShell string mailsec writes.
+pub(crate) fn powershell_environment(
+    templates: &'static [(&'static str, &'static str)],
+) -> Result<Environment<'static>, Error> {
     let mut env = Environment::new();
     env.set_keep_trailing_newline(true);
     env.set_trim_blocks(true);
@@ -147,7 +156,7 @@ fn environment() -> Result<Environment<'static>, Error> {
     env.add_filter("psq", psq);
     env.add_filter("ident", ident);
     env.add_filter("comment", comment);
-    for (name, source) in TEMPLATES {
+    for (name, source) in templates {
         env.add_template(name, source)?;
     }
     Ok(env)
@@ -232,10 +241,21 @@ fn bug(message: impl Into<String>) -> BackendError {
 
 /// Renders the unit's `exchange` artefacts.
 pub(crate) fn render(ir: &Ir) -> Result<Vec<OutputFile>, BackendError> {
+    render_owned(ir, Target::Exchange, &|_| true)
+}
+
+/// Renders the host scripts for the operations `target` owns and `take` accepts, as
+/// `<target>/<host>/<NN>-<phase>.ps1`: the `tmg` backend uses it for the certificate and
+/// trust steps on TMG hosts, which are plain Windows PowerShell like the Exchange hosts'.
+pub(crate) fn render_owned(
+    ir: &Ir,
+    target: Target,
+    take: &dyn Fn(&Operation) -> bool,
+) -> Result<Vec<OutputFile>, BackendError> {
     let env = ENV.as_ref().map_err(|e| bug(format!("templates: {e}")))?;
     let mut groups: IndexMap<(String, Phase), Vec<&Operation>> = IndexMap::new();
     for op in &ir.operations {
-        if owner(op, ir) == Some(Target::Exchange) {
+        if owner(op, ir) == Some(target) && take(op) {
             groups.entry((op.host.clone(), op.phase)).or_default().push(op);
         }
     }
@@ -261,8 +281,8 @@ pub(crate) fn render(ir: &Ir) -> Result<Vec<OutputFile>, BackendError> {
             return Err(bug(format!("{dir}/{} is not LF-only ASCII", view.step)));
         }
         files.push(OutputFile {
-            path: format!("exchange/{dir}/{}.ps1", view.step),
-            target: Target::Exchange,
+            path: format!("{}/{dir}/{}.ps1", target.name(), view.step),
+            target,
             host: Some(host_id.clone()),
             operations: ops.iter().map(|o| o.id.clone()).collect(),
             contents: text.into_bytes(),

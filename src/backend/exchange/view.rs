@@ -1294,6 +1294,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                         EasAuth::CertificateAndPassword => "client certificate required, password as fallback identity",
                         EasAuth::CertificateOrPassword => "client certificate or password",
                         EasAuth::Certificate => "client certificate only",
+                        EasAuth::Kerberos => "delegated Kerberos tickets only",
                     },
                 },
             )

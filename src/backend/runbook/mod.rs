@@ -107,6 +107,7 @@ fn scripts(script_files: &[OutputFile]) -> Vec<model::Script> {
 pub(crate) fn render(ir: &Ir) -> Result<Vec<OutputFile>, BackendError> {
     let mut script_files = super::exchange::render(ir)?;
     script_files.extend(super::iis::render(ir)?);
+    script_files.extend(super::tmg::render(ir)?);
     render_with(ir, &script_files)
 }
 

@@ -698,6 +698,11 @@ fn purpose(cx: &Cx) -> Vec<Md> {
                         servers,
                         " with a client certificate alone, mapped to their AD account."
                     ),
+                    (crate::ir::EasAuth::Kerberos, _) => md!(
+                        "Let ",
+                        servers,
+                        " accept only the Kerberos tickets the gateway in front delegates for ActiveSync: Windows authentication on, client certificates ignored, Basic off."
+                    ),
                 });
             }
             Action::SegConfig { exchange_host, .. } => out.push(md!(

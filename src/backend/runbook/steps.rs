@@ -218,6 +218,7 @@ pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
         } => seg_config(op, app_pool, identity, exchange_host, cx),
         Action::TmgListener { .. } => tmg_listener(op, cx),
         Action::TmgPublishingRule { .. } => tmg_rule(op, cx),
+        Action::TmgServerPublishing { .. } => tmg_server_publishing(op),
         Action::Ws1Authority { .. } => ws1_authority(op, cx),
         Action::Ws1Template { .. } => ws1_template(op, cx),
         Action::Ws1Profile { .. } => ws1_profile(op),
@@ -1824,6 +1825,7 @@ fn activesync(op: &Operation, cx: &Cx) -> Content {
         EasAuth::CertificateAndPassword => "client certificate required, password as fallback identity",
         EasAuth::CertificateOrPassword => "client certificate or password",
         EasAuth::Certificate => "client certificate only",
+        EasAuth::Kerberos => "delegated Kerberos tickets only",
     };
     let mut c = Content {
         does: md!(
@@ -2819,6 +2821,93 @@ fn tmg_rule(op: &Operation, cx: &Cx) -> Content {
         " (",
         C(&spn_value),
         ") and **Users** All Authenticated Users."
+    ))])];
+    c.rollback = vec![Block::Steps(vec![item(md!(
+        "Disable or delete the rule ",
+        C(name),
+        " (and re-enable the rule it replaces, if any); **Apply**."
+    ))])];
+    c
+}
+
+fn tmg_server_publishing(op: &Operation) -> Content {
+    let Action::TmgServerPublishing {
+        name,
+        protocol,
+        published_server,
+        published_ip,
+        addresses,
+        description,
+    } = &op.action
+    else {
+        return Content::default();
+    };
+    let mut c = Content {
+        does: md!(
+            "Creates the server publishing rule ",
+            C(name),
+            " on ",
+            C(&op.host),
+            ": ",
+            T(protocol),
+            " passed through to ",
+            C(published_server),
+            ". TMG does not terminate the device's TLS, so it neither asks for nor sees the device certificate, and it delegates nothing: ",
+            C(published_server),
+            " authenticates the device."
+        ),
+        ..Content::default()
+    };
+    let target = published_ip.clone().unwrap_or_else(|| published_server.clone());
+    let mut steps = vec![
+        item(md!(
+            "On ",
+            C(&op.host),
+            ": **Forefront TMG Management** > **Firewall Policy** > **Tasks** > **Publish Non-Web Server Protocols**."
+        )),
+        item(md!("**Server publishing rule name**: ", C(name), "; **Next**.")),
+        item(md!(
+            "**Select Server**: **Server IP address** of ",
+            C(&target),
+            "; **Next**."
+        )),
+        item(md!("**Select Protocol**: ", C(protocol), "; **Next**.")),
+    ];
+    if addresses.is_empty() {
+        steps.push(item(md!(
+            "**Network Listener IP Addresses**: **External**, all addresses; **Next**, **Finish**."
+        )));
+    } else {
+        let ips: Vec<Md> = addresses.iter().map(|a| md!(C(a))).collect();
+        steps.push(item(md!(
+            "**Network Listener IP Addresses**: **External** > **Address** > **Specified IP addresses** ",
+            Md::join(&ips, ", "),
+            "; **Next**, **Finish**."
+        )));
+    }
+    if let Some(d) = description {
+        steps.push(item(md!(
+            "Rule **Properties** > **General** > **Description**: ",
+            C(d),
+            "; **OK**."
+        )));
+    }
+    steps.push(item(md!(
+        "Check that no web publishing rule and no web listener answer the same address on port 443 (one of them would take the connection and terminate TLS); **Apply**."
+    )));
+    c.by_hand = vec![Block::Steps(steps)];
+    c.notes.push(md!(
+        "No TMG computer-account delegation and no user rights on TMG are needed for this rule."
+    ));
+    c.notes.push(md!(
+        "Replacing a TMG web publishing rule that authenticated the certificate and delegated to the EAS server: (1) create this rule and disable the old web publishing rule (rollback: re-enable it and disable this one); (2) remove TMG's delegation to the EAS server's SPN from the TMG computer account (rollback: add it back); (3) leave the EAS server on Kerberos (Windows authentication, client certificates ignored). Keep that order and test a device after each step."
+    ));
+    c.verify = vec![Block::Steps(vec![item(md!(
+        "From a device on the Internet, the certificate shown for the public name is the one installed on ",
+        C(published_server),
+        " (not a TMG listener certificate), and TMG **Monitoring** > **Logging** shows the rule ",
+        C(name),
+        " allowing the connection."
     ))])];
     c.rollback = vec![Block::Steps(vec![item(md!(
         "Disable or delete the rule ",

@@ -310,6 +310,16 @@ pub(crate) fn graph(cx: &Cx) -> Graph {
                     g.edge(from, to, &label, false);
                 }
             }
+            Action::TmgServerPublishing { published_server, .. } => {
+                // TLS passes through TMG: the device's session ends on the published server.
+                let from = devices(&mut g);
+                let tmg = host_node(&mut g, cx, &op.host);
+                g.edge(from, tmg, "HTTPS (TLS passed through)", false);
+                if let Some(h) = cx.host_by_fqdn(published_server) {
+                    let to = host_node(&mut g, cx, &h.id.clone());
+                    g.edge(tmg, to, "HTTPS + client certificate (same TLS session)", false);
+                }
+            }
             Action::AllowDelegation { from, spns, .. } => {
                 let src = host_node(&mut g, cx, from);
                 for s in spns {
@@ -416,6 +426,8 @@ pub(crate) fn graph(cx: &Cx) -> Graph {
             Action::ActiveSyncDirectory { auth, .. } => (
                 match auth {
                     EasAuth::Password => "HTTPS (user name and password)",
+                    // Reached only through the delegating hop's edge.
+                    EasAuth::Kerberos => continue,
                     _ => "HTTPS + client certificate",
                 },
                 &op.host,
