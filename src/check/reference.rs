@@ -1402,6 +1402,10 @@ server exch01 {
   namespace per unit, included libraries too. Connectors are named by their display names,
   unique per connector kind.
 - **Comments** run from `#` to the end of the line.
+- **Suppressions**: `allow MS0229 "why"` inside a block silences that lint (codes MS0200 and
+  up) on that block. The reason is required (MS0124), the code must exist and be a lint
+  (MS0125), and a suppression that matches nothing is reported (MS0230). Suppressions are
+  carried into the plan and listed in the runbook under "Suppressed findings".
 
 ## Values
 
