@@ -91,6 +91,7 @@ fn mangled_examples_format_back_to_the_canonical_text() {
     for path in example_files() {
         let text = std::fs::read_to_string(&path).unwrap();
         let canonical = format(&text);
+        assert_eq!(canonical, text, "{}: the shipped file is the canonical text", path.display());
         assert_eq!(format(&canonical), canonical, "{}: idempotent", path.display());
         for round in 0..5 {
             let mangled = mangle(&canonical, &mut rng);
@@ -165,4 +166,12 @@ fn fmt_command_checks_writes_and_refuses_broken_files() {
     let o = run(&["fmt", "u.mailsec"]);
     assert_eq!(o.status.code(), Some(1), "syntax errors are reported, not formatted");
     assert!(String::from_utf8_lossy(&o.stderr).contains("MS0"));
+}
+
+#[test]
+fn shipped_examples_are_in_the_canonical_layout() {
+    for path in example_files() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(format(&text) == text, "{} is not formatted: run `mailsec fmt examples`", path.display());
+    }
 }
