@@ -91,7 +91,12 @@ fn mangled_examples_format_back_to_the_canonical_text() {
     for path in example_files() {
         let text = std::fs::read_to_string(&path).unwrap();
         let canonical = format(&text);
-        assert_eq!(canonical, text, "{}: the shipped file is the canonical text", path.display());
+        assert_eq!(
+            canonical,
+            text,
+            "{}: the shipped file is the canonical text",
+            path.display()
+        );
         assert_eq!(format(&canonical), canonical, "{}: idempotent", path.display());
         for round in 0..5 {
             let mangled = mangle(&canonical, &mut rng);
@@ -172,6 +177,10 @@ fn fmt_command_checks_writes_and_refuses_broken_files() {
 fn shipped_examples_are_in_the_canonical_layout() {
     for path in example_files() {
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(format(&text) == text, "{} is not formatted: run `mailsec fmt examples`", path.display());
+        assert!(
+            format(&text) == text,
+            "{} is not formatted: run `mailsec fmt examples`",
+            path.display()
+        );
     }
 }
