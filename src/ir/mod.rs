@@ -224,6 +224,17 @@ impl Warning {
     }
 }
 
+/// The SPN a TMG web publishing rule delegates to: the declared one, else
+/// `http/<internal site>` for a single server or `http/*` for a farm. One function, so the
+/// script, the export, the runbook and its diagram cannot name different SPNs.
+pub fn tmg_delegation_spn(spn: Option<&str>, internal_site: &str, farm: &[String]) -> String {
+    match spn {
+        Some(s) => s.to_string(),
+        None if farm.is_empty() => format!("http/{internal_site}"),
+        None => "http/*".to_string(),
+    }
+}
+
 /// Strips a trailing `:line` from a `file:line` provenance.
 pub fn source_file(source: &str) -> &str {
     match source.rsplit_once(':') {

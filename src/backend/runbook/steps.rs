@@ -2695,13 +2695,7 @@ fn tmg_rule(op: &Operation, cx: &Cx) -> Content {
         "outlook_anywhere" => "Outlook Anywhere (RPC/HTTP(s))",
         _ => "Exchange ActiveSync",
     };
-    let spn_value = spn.clone().unwrap_or_else(|| {
-        if farm.is_empty() {
-            format!("http/{internal_site}")
-        } else {
-            "http/*".into()
-        }
-    });
+    let spn_value = crate::ir::tmg_delegation_spn(spn.as_deref(), internal_site, farm);
     let delegation_box = match delegation.as_str() {
         "kerberos" => "Kerberos constrained delegation",
         "basic" => "Basic authentication",

@@ -295,7 +295,7 @@ pub(crate) fn graph(cx: &Cx) -> Graph {
                 let mut label = String::from(if *ssl_to_server { "HTTPS" } else { "HTTP" });
                 if delegation == "kerberos" {
                     label.push_str(" + KCD ");
-                    label.push_str(spn.as_deref().unwrap_or("http/*"));
+                    label.push_str(&crate::ir::tmg_delegation_spn(spn.as_deref(), internal_site, farm));
                 }
                 let targets: Vec<String> = if farm.is_empty() {
                     vec![internal_site.clone()]

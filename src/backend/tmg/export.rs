@@ -311,13 +311,7 @@ pub(super) fn web_rule(ir: &Ir, rule_op: &Operation, ops: &[&Operation]) -> Resu
     };
     int(&mut w, "CredentialsDelegationType", delegation_type)?;
     if delegation == "kerberos" {
-        let spn = spn.clone().unwrap_or_else(|| {
-            if farm.is_empty() {
-                format!("http/{internal_site}")
-            } else {
-                "http/*".into()
-            }
-        });
+        let spn = crate::ir::tmg_delegation_spn(spn.as_deref(), internal_site, farm);
         string(&mut w, "ServicePrincipalName", &spn)?;
     }
     open(&mut w, "Refs", Some(("UserSets", 1)))?;

@@ -175,13 +175,7 @@ pub(super) fn render(ir: &Ir, host: &Host, ops: &[&Operation]) -> Result<String,
                 farm,
                 ssl_to_server,
             } => {
-                let spn = spn.clone().unwrap_or_else(|| {
-                    if farm.is_empty() {
-                        format!("http/{internal_site}")
-                    } else {
-                        "http/*".into()
-                    }
-                });
+                let spn = crate::ir::tmg_delegation_spn(spn.as_deref(), internal_site, farm);
                 let services = match service.as_str() {
                     "owa" => "Outlook Web Access",
                     "outlook_anywhere" => "Outlook Anywhere",
