@@ -5,6 +5,7 @@
 //! passes TCP through; IIS on a SEG or Exchange server terminates it. Every hop behind the
 //! certificate hop receives a delegated Kerberos ticket and must accept it.
 
+use super::lints::{iis_blocks, wants_certs};
 use super::{Checked, Unit};
 use crate::diagnostics::{Code, Diag, Diagnostics};
 use crate::source::Span;
@@ -56,20 +57,6 @@ fn tls<'a>(unit: &'a Unit, hop: &str, next: Option<&str>) -> Tls<'a> {
     } else {
         Tls::Unknown
     }
-}
-
-/// The ActiveSync or SEG blocks on `server`.
-fn iis_blocks<'a>(unit: &'a Unit, server: &'a str) -> impl Iterator<Item = &'a Checked> + 'a {
-    unit.blocks
-        .iter()
-        .filter(move |b| matches!(b.kind(), "activesync" | "seg") && b.text("server") == Some(server))
-}
-
-fn wants_certs(b: &Checked) -> bool {
-    matches!(
-        b.text("auth"),
-        Some("certificate" | "certificate_and_password" | "certificate_or_password")
-    )
 }
 
 /// Whether a block accepts a delegated Kerberos ticket. `password` on an ActiveSync

@@ -405,14 +405,15 @@ fn version_lt(a: &str, b: &str) -> bool {
     parse(a) < parse(b)
 }
 
-/// The ActiveSync or SEG block doing IIS client-certificate work on `server`.
-fn iis_blocks<'a>(unit: &'a Unit, server: &'a str) -> impl Iterator<Item = &'a Checked> + 'a {
+/// The ActiveSync or SEG blocks on `server` (the IIS client-certificate work there).
+pub(super) fn iis_blocks<'a>(unit: &'a Unit, server: &'a str) -> impl Iterator<Item = &'a Checked> + 'a {
     unit.blocks
         .iter()
         .filter(move |b| matches!(b.kind(), "activesync" | "seg") && b.text("server") == Some(server))
 }
 
-fn wants_certs(b: &Checked) -> bool {
+/// Whether an ActiveSync or SEG block authenticates devices by client certificate.
+pub(super) fn wants_certs(b: &Checked) -> bool {
     matches!(
         b.text("auth"),
         Some("certificate" | "certificate_and_password" | "certificate_or_password")
