@@ -160,7 +160,7 @@ pub(super) fn profile(ir: &Ir, ws1: &Ws1<'_>, p: &Profile<'_>) -> Dict {
                     ),
                 )
                 .s("PayloadIdentifier", &format!("{top_id}.root.{}", r.authority))
-                .s("PayloadUUID", &uuid(&format!("{seed}/root/{}", r.authority)))
+                .s("PayloadUUID", &uuid(&format!("{seed}/root-ca/{}", r.authority)))
                 .with("PayloadVersion", Value::Integer(1))
                 .s("PayloadCertificateFileName", file_name(&r.file))
                 .with("PayloadContent", Value::Data(Vec::new())),
