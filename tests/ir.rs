@@ -318,3 +318,75 @@ fn strong_mappings_and_recorded_approvals_are_not_warned() {
     assert!(codes(&one).is_empty(), "{:?}", codes(&one));
     assert_eq!(codes(&one.replace("  strong    = issuer_serial\n", "")), vec!["MS0236"]);
 }
+
+#[test]
+fn implicit_upn_mappings_are_warned_per_unit_and_declarations_are_read_back() {
+    // X-1 per unit: the shipped S4-S7 hosts map device certificates by UPN without a
+    // `cert_mapping`. Each says how the mapping is strong, and the runbook reads that back.
+    let hosts = [
+        ("s4-ws1-scep", "eas_eas01"),
+        ("s5-ws1-adcs", "eas_eas01"),
+        ("s6-seg-kcd", "seg_gateway"),
+        ("s7-tmg-eas", "contoso_eas_listener"),
+        ("s7-tmg-seg-eas", "seg_gateway"),
+    ];
+    for (unit, host) in hosts {
+        let ir = example(unit);
+        let op = ir
+            .operations
+            .iter()
+            .find(|o| o.id == format!("strong-mapping-{host}"))
+            .unwrap_or_else(|| panic!("{unit}: no read-back of {host}'s strong mapping"));
+        assert!(matches!(
+            &op.action,
+            Action::Check { command, expect } if command.starts_with("certutil -dump") && expect.contains("1.3.6.1.4.1.311.25.2")
+        ));
+        assert_eq!(op.host, "dc01", "{unit}");
+    }
+    // S3 declares its strength on the explicit mapping, which is read back too.
+    assert!(example("s3-eas-client-certs")
+        .operations
+        .iter()
+        .any(|o| o.id == "strong-mapping-upn_users"));
+
+    // Without the declaration, each of those hosts is warned (MS0236); an explicit mapping
+    // over the authority takes the warning over; `issuer_serial` reads altSecurityIdentities.
+    for (unit, host) in hosts {
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::common::copy_examples(dir.path());
+        let path = dir.path().join(format!("{unit}.mailsec"));
+        let text = std::fs::read_to_string(&path).expect("example");
+        let weak: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("strong "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&path, &weak).expect("write");
+        let c = crate::common::compile_path(&path);
+        let warned: Vec<_> = c.diags.iter().filter(|d| d.code.as_str() == "MS0236").collect();
+        assert_eq!(
+            warned.len(),
+            1,
+            "{unit}: {:?}",
+            c.diags.iter().map(|d| d.message.clone()).collect::<Vec<_>>()
+        );
+        assert!(warned[0].message.contains(host), "{unit}");
+        assert!(c
+            .ir
+            .as_ref()
+            .is_none_or(|ir| !ir.operations.iter().any(|o| o.id.starts_with("strong-mapping-"))));
+
+        let serial = text.replace("= sid_extension\n", "= issuer_serial\n");
+        std::fs::write(&path, &serial).expect("write");
+        let c = crate::common::compile_path(&path);
+        assert!(c.diags.iter().all(|d| d.code.as_str() != "MS0236"), "{unit}");
+        let ir = c.ir.expect("ir");
+        let op = ir
+            .operations
+            .iter()
+            .find(|o| o.id == format!("strong-mapping-{host}"))
+            .expect("read-back");
+        assert!(matches!(&op.action, Action::Check { command, expect }
+            if command.contains("altSecurityIdentities") && expect.contains("X509:<I>")));
+    }
+}

@@ -570,7 +570,10 @@ fn snapshots_of_every_example() {
 #[test]
 fn a_listener_without_authority_gets_a_trust_check_on_tmg() {
     let s7a = std::fs::read_to_string(crate::common::examples().join("s7-tmg-eas.mailsec")).unwrap();
-    let text = s7a.replace("  authority   = contoso_issuing\n  description", "  description");
+    let text = s7a.replace(
+        "  authority   = contoso_issuing\n  strong      = sid_extension\n  description",
+        "  strong      = sid_extension\n  description",
+    );
     assert_ne!(text, s7a, "the example's listener names its authority");
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("lib")).unwrap();

@@ -8,6 +8,7 @@ use crate::diagnostics::{Code, Diag, Diagnostics};
 pub(crate) fn run(unit: &Unit, diags: &mut Diagnostics) {
     certificate_or_password(unit, diags);
     weak_mappings(unit, diags);
+    weak_implicit_mappings(unit, diags);
     shared_issuers(unit, diags);
     ntauth(unit, diags);
 }
@@ -112,6 +113,46 @@ fn weak_mappings(unit: &Unit, diags: &mut Diagnostics) {
             _ => "issue certificates with the user's SID (AD CS online templates, or the SID URL SAN) and write `strong = sid_extension`, or map each certificate with `kind = one_to_one` and `strong = issuer_serial`",
         });
         diags.push(d);
+    }
+}
+
+/// The `cert_mapping` that maps the certificates of `authority` (or of a CA above it), if any.
+fn explicit_mapping<'a>(unit: &'a Unit, authority: Option<&str>) -> Option<&'a Checked> {
+    let chain = authority.map(|a| chain(unit, a)).unwrap_or_default();
+    unit.of_kind("cert_mapping")
+        .find(|m| m.text("authority").is_some_and(|a| chain.iter().any(|c| c.name() == a)))
+}
+
+/// KB5014754 per unit: an ActiveSync or SEG host (IIS's Active Directory mapping) or a TMG
+/// listener (TMG's logon for its delegation) that maps device certificates to accounts by
+/// their UPN, with no `cert_mapping` over their authority, is weak unless the host says how
+/// it is strong.
+fn weak_implicit_mappings(unit: &Unit, diags: &mut Diagnostics) {
+    for b in certificate_hosts(unit) {
+        let authority = b.text("authority");
+        if b.text("strong").is_some() || explicit_mapping(unit, authority).is_some() {
+            continue;
+        }
+        let who = if b.kind() == "tmg_listener" {
+            "TMG logs the device's user on"
+        } else {
+            "IIS maps the device certificate to the account"
+        };
+        let mut d = Diag::new(
+            Code::WeakCertificateMapping,
+            b.span_of("auth"),
+            format!(
+                "`{}` maps device certificates to accounts by UPN only: domain controllers in Full Enforcement (KB5014754) refuse it",
+                b.name()
+            ),
+        )
+        .label(format!("{who} by the UPN in the certificate, a weak mapping"));
+        if let Some(a) = authority.and_then(|a| unit.get(a)) {
+            d = d.with(a.name_span(), "the device certificates come from this authority");
+        }
+        diags.push(d.help(
+            "if the certificates carry the user's SID (security extension or the SAN URL `tag:microsoft.com,2022-09-14:sid:<SID>`), write `strong = sid_extension`; if each user's altSecurityIdentities maps the certificate by issuer and serial number, write `strong = issuer_serial` (or `ski`, `sha1_public_key`)",
+        ));
     }
 }
 

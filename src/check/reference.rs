@@ -70,6 +70,19 @@ const GATE_DOCS: &[SettingDoc] = &[
     ),
 ];
 
+/// `strong` on the blocks that map device certificates to accounts implicitly (by UPN).
+const STRONG_HOST: SettingDoc = sv(
+    "strong",
+    "How the implicit UPN mapping of the device certificates is made strong under KB5014754 (domain controllers in Full Enforcement refuse weak mappings). A statement about the PKI and the directory, verified in the runbook on a device certificate or the test user. Only for certificate authentication, and only where no `cert_mapping` covers the `authority` (then the mapping's `strong` applies).",
+    "weak: warning MS0236 when devices authenticate by certificate",
+    &[
+        ("sid_extension", "the device certificates carry the user's SID: the SID security extension (an AD CS template that builds the subject from Active Directory, or a CA that adds it for requests with a supplied subject) or the SAN URL `tag:microsoft.com,2022-09-14:sid:<SID>`"),
+        ("issuer_serial", "each user's `altSecurityIdentities` maps the certificate by issuer and serial number (`X509:<I>...<SR>...`)"),
+        ("ski", "each user's `altSecurityIdentities` maps the certificate by subject key identifier (`X509:<SKI>...`)"),
+        ("sha1_public_key", "each user's `altSecurityIdentities` maps the certificate by SHA-1 hash of the public key (`X509:<SHA1-PUKEY>...`)"),
+    ],
+);
+
 const EAS_AUTH_VALUES: &[(&str, &str)] = &[
     (
         "password",
@@ -162,6 +175,7 @@ tmg_listener eas_listener {
   server      = tmg01
   certificate = mail_contoso
   auth        = client_certificate
+  strong      = sid_extension
 }
 
 ws1_authority contoso_ndes {
@@ -714,6 +728,7 @@ const KINDS: &[KindDoc] = &[
                 "The authority that issues the client certificates. Its chain is trusted on the server before IIS is configured; with certificate authentication it must be in NTAuth or have a `one_to_one`/`many_to_one` mapping (MS0207) and must not be standalone (MS0220).",
                 "none: no trust steps for client certificates",
             ),
+            STRONG_HOST,
         ],
         example: r#"activesync eas_exch01 {
   server            = exch01
@@ -722,6 +737,7 @@ const KINDS: &[KindDoc] = &[
   upload_read_ahead = 10MiB
   external_host     = mail.contoso.com
   authority         = contoso_issuing
+  strong            = sid_extension
 }"#,
     },
     KindDoc {
@@ -818,6 +834,7 @@ const KINDS: &[KindDoc] = &[
                 "The authority that issues the client certificates, as for `activesync` (MS0207, MS0220). When the SEG's server authenticates the client certificates of a `chain`, it must not be `external` or `partner` (MS0208).",
                 "none: no trust steps for client certificates",
             ),
+            STRONG_HOST,
         ],
         example: r#"seg seg_gateway {
   server            = seg01
@@ -827,6 +844,7 @@ const KINDS: &[KindDoc] = &[
   auth              = certificate
   upload_read_ahead = 10MiB
   authority         = contoso_issuing
+  strong            = sid_extension
 }"#,
     },
     KindDoc {
@@ -894,6 +912,7 @@ seg seg_gateway {
   auth              = certificate
   upload_read_ahead = 10MiB
   authority         = contoso_issuing
+  strong            = sid_extension
 }
 
 activesync eas_exch01 {
@@ -929,6 +948,7 @@ activesync eas_exch01 {
                 "The authority of the client certificates TMG validates: trusted on TMG with its CRL checked there; it must be internal (MS0208) and in NTAuth (MS0207).",
                 "none: a manual check on TMG that the device CA is trusted",
             ),
+            STRONG_HOST,
             s("description", "The listener's description in TMG.", "none"),
             s(
                 "addresses",
@@ -941,6 +961,7 @@ activesync eas_exch01 {
   server      = tmg01
   certificate = mail_contoso
   auth        = client_certificate
+  strong      = sid_extension
   description = "ActiveSync for mail.contoso.com"
   addresses   = [203.0.113.10]
   require_ssl = true

@@ -379,6 +379,7 @@ pub(crate) const BLOCKS: &[BlockSpec] = &[
             opt("upload_read_ahead", Ty::Size),
             opt("external_host", Ty::Hostname),
             opt("authority", Ty::Ref(&["authority"])),
+            opt("strong", Ty::Enum(STRONG_MAPPINGS)),
         ],
     },
     BlockSpec {
@@ -407,6 +408,7 @@ pub(crate) const BLOCKS: &[BlockSpec] = &[
             opt("site", Ty::Str),
             opt("upload_read_ahead", Ty::Size),
             opt("authority", Ty::Ref(&["authority"])),
+            opt("strong", Ty::Enum(STRONG_MAPPINGS)),
         ],
     },
     BlockSpec {
@@ -440,6 +442,7 @@ pub(crate) const BLOCKS: &[BlockSpec] = &[
             req("certificate", Ty::Ref(&["certificate"])),
             req("auth", Ty::Enum(LISTENER_AUTH)),
             opt("authority", Ty::Ref(&["authority"])),
+            opt("strong", Ty::Enum(STRONG_MAPPINGS)),
             opt("description", Ty::Str),
             opt("addresses", Ty::List(&Ty::Ip)),
             opt("require_ssl", Ty::Bool),

@@ -600,7 +600,15 @@ ONE requests are), issuer-only (many-to-one) mappings, and issuer-and-subject on
 mappings. Strong are: certificates carrying the user's SID (`strong = sid_extension`), or an
 explicit `altSecurityIdentities` mapping by issuer and serial number, subject key identifier or
 SHA-1 public key (`strong = issuer_serial | ski | sha1_public_key`). Check the KDC's events 39,
-40 and 41 (System log, Kdcsvc) after a test logon.";
+40 and 41 (System log, Kdcsvc) after a test logon.
+
+The mapping need not be written down to exist: an ActiveSync or SEG host that authenticates
+devices by certificate (IIS's Active Directory mapping) and a TMG listener with SSL client
+certificate authentication (TMG's logon for its delegation) map each certificate by its UPN.
+Where no `cert_mapping` covers their `authority`, they say how that mapping is strong with the
+same `strong` setting; the runbook then reads the declaration back on a test device's
+certificate (`certutil -dump`: the SID extension 1.3.6.1.4.1.311.25.2 or the SID URL SAN) or on
+the test user's `altSecurityIdentities`.";
 
     TwoMappingsOneIssuer = "MS0237", Error, "two certificate mappings over one issuer",
 "An issuer-only (many-to-one) mapping matches every certificate of that issuer, so when the

@@ -1390,6 +1390,37 @@ impl<'a> Cx<'a> {
                         || (b.kind() == "tmg_listener" && b.text("auth") == Some("client_certificate"))
             })
         });
+        // What makes a mapping strong is a statement about the PKI or the directory: read it
+        // back on one real certificate or account before trusting it.
+        let declared: Vec<&Checked> = self
+            .unit
+            .blocks
+            .iter()
+            .filter(|b| {
+                b.text("strong").is_some()
+                    && match b.kind() {
+                        "cert_mapping" => true,
+                        "activesync" | "seg" => asks_for_certificates(eas_auth(b.text("auth"))),
+                        "tmg_listener" => b.text("auth") == Some("client_certificate"),
+                        _ => false,
+                    }
+            })
+            .collect();
+        for b in declared {
+            self.block = Some(b);
+            let dc = self.domain_controller();
+            let (command, expect) = strong_mapping_check(b.text("strong").unwrap_or_default());
+            self.op(
+                format!("strong-mapping-{}", b.name()),
+                &dc,
+                Phase::Verification,
+                Mode::Verify,
+                format!("Check that `{}` maps certificates strongly (KB5014754)", b.name()),
+                &[],
+                &[],
+                Action::Check { command, expect },
+            );
+        }
         if let Some(b) = mapper {
             self.block = Some(b);
             let dc = self.domain_controller();
@@ -1931,6 +1962,29 @@ fn usage(u: &str) -> String {
         _ => "Custom",
     }
     .to_string()
+}
+
+/// The check, on a test user's certificate or account, that a declared strong mapping holds.
+fn strong_mapping_check(strong: &str) -> (String, String) {
+    let ad = "Get-ADUser <test user> -Properties altSecurityIdentities | Select-Object -ExpandProperty altSecurityIdentities";
+    match strong {
+        "sid_extension" => (
+            "certutil -dump <a test device's certificate, exported from the device or from the CA's Issued Certificates>".into(),
+            "the extension 1.3.6.1.4.1.311.25.2 (SID) holding the test user's SID, or a SAN URL tag:microsoft.com,2022-09-14:sid:<the test user's SID>".into(),
+        ),
+        "issuer_serial" => (
+            ad.into(),
+            "an entry X509:<I><issuer DN><SR><serial number in reversed byte order> for the test device's certificate".into(),
+        ),
+        "ski" => (
+            ad.into(),
+            "an entry X509:<SKI><subject key identifier> for the test device's certificate".into(),
+        ),
+        _ => (
+            ad.into(),
+            "an entry X509:<SHA1-PUKEY><SHA-1 hash of the public key> for the test device's certificate".into(),
+        ),
+    }
 }
 
 /// Whether the mode asks devices for a client certificate (required or accepted): the
