@@ -390,3 +390,34 @@ fn implicit_upn_mappings_are_warned_per_unit_and_declarations_are_read_back() {
             if command.contains("altSecurityIdentities") && expect.contains("X509:<I>")));
     }
 }
+
+#[test]
+fn a_pool_identity_gets_the_rights_under_its_own_pool_name() {
+    // S6-8's narrower option: the pool's virtual account, named after the pool, not a fixed
+    // "SecureEmailGateway".
+    let dir = tempfile::tempdir().expect("tempdir");
+    crate::common::copy_examples(dir.path());
+    let path = dir.path().join("s6-seg-kcd.mailsec");
+    let text = std::fs::read_to_string(&path).expect("example");
+    let own = text
+        .replace(
+            "  app_pool          = \"SecureEmailGateway\"\n",
+            "  app_pool          = \"ContosoSeg\"\n",
+        )
+        .replace(
+            "  identity          = network_service\n",
+            "  identity          = application_pool_identity\n",
+        );
+    assert_ne!(own, text);
+    std::fs::write(&path, own).expect("write");
+    let ir = crate::common::compile_path(&path).ir.expect("ir");
+    let rights: Vec<&str> = ir
+        .operations
+        .iter()
+        .filter_map(|o| match &o.action {
+            Action::GrantUserRights { identity, .. } => Some(identity.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rights, ["IIS AppPool\\ContosoSeg"]);
+}

@@ -1143,11 +1143,14 @@ impl<'a> Cx<'a> {
                         protocol_transition: transition,
                     },
                 );
-                let identity = self
+                let seg = self
                     .unit
                     .of_kind("seg")
-                    .find(|s| s.text("server") == Some(from.as_str()))
-                    .map_or("network_service", |s| s.text("identity").unwrap_or("network_service"));
+                    .find(|s| s.text("server") == Some(from.as_str()));
+                let identity = windows_identity(
+                    seg.and_then(|s| s.text("identity")).unwrap_or("network_service"),
+                    seg.and_then(|s| s.text("app_pool")).unwrap_or("SecureEmailGateway"),
+                );
                 let key = format!("rights:{from}");
                 // No TCB on the edge firewall: the TMG Firewall service runs as Network
                 // Service and needs only the constrained delegation on the TMG computer
@@ -1165,7 +1168,7 @@ impl<'a> Cx<'a> {
                         &[],
                         &[key],
                         Action::GrantUserRights {
-                            identity: windows_identity(identity).to_string(),
+                            identity,
                             rights: vec!["SeTcbPrivilege".into(), "SeImpersonatePrivilege".into()],
                         },
                     );
@@ -2006,10 +2009,11 @@ fn eas_auth(a: Option<&str>) -> EasAuth {
     }
 }
 
-fn windows_identity(i: &str) -> &'static str {
-    match i {
-        "local_system" => "NT AUTHORITY\\SYSTEM",
-        "application_pool_identity" => "IIS AppPool\\SecureEmailGateway",
-        _ => "NT AUTHORITY\\NETWORK SERVICE",
+fn windows_identity(identity: &str, app_pool: &str) -> String {
+    match identity {
+        "local_system" => "NT AUTHORITY\\SYSTEM".into(),
+        // The pool's virtual account is named after the pool.
+        "application_pool_identity" => format!("IIS AppPool\\{app_pool}"),
+        _ => "NT AUTHORITY\\NETWORK SERVICE".into(),
     }
 }
