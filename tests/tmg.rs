@@ -317,14 +317,47 @@ fn publishing_scripts_use_sdk_members_and_enum_values() {
     ] {
         assert!(!script.contains(absent), "s7-tmg-seg-eas script has {absent}");
     }
-    assert!(
-        !s7b.iter().any(|f| f.path.ends_with(".xml")),
-        "no web listener or web publishing rule to export in the pass-through variant"
+    // The export holds the server publishing rule alone (the SEG's `ip` is declared).
+    let xml = text(file(&s7b, "tmg/tmg01/contoso_seg_passthrough.xml"));
+    assert!(xml.contains("<fpc4:ServerPublishingProperties"));
+    assert!(!xml.contains("WebListener") && !xml.contains("WebPublishingProperties"));
+    assert_eq!(s7b.iter().filter(|f| f.path.ends_with(".xml")).count(), 1);
+}
+
+#[test]
+fn a_pass_through_rule_without_a_known_address_is_scripted_but_not_exported() {
+    // The export must name the published server's address; the script can look it up on TMG.
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_examples(dir.path());
+    let path = dir.path().join("s7-tmg-seg-eas.mailsec");
+    let s7b = std::fs::read_to_string(&path).unwrap();
+    let text_without_ip = s7b.replace("  ip    = 10.0.20.15\n", "");
+    assert_ne!(text_without_ip, s7b, "the example declares the SEG's address");
+    std::fs::write(&path, text_without_ip).unwrap();
+    let ir = crate::common::compile_path(&path).ir.expect("ir");
+    let files = tmg(&ir);
+    assert!(!files.iter().any(|f| f.path.ends_with(".xml")));
+    let script = text(file(&files, "tmg/tmg01/70-publish.ps1"));
+    assert!(script.contains("$ip = ''"), "the script resolves the address itself");
+    // Declared on the rule, the address reaches both artefacts.
+    let on_rule = s7b.replace("  ip    = 10.0.20.15\n", "").replace(
+        "  protocol         = https\n",
+        "  protocol         = https\n  published_ip     = 10.0.20.99\n",
     );
+    std::fs::write(&path, on_rule).unwrap();
+    let ir = crate::common::compile_path(&path).ir.expect("ir");
+    let files = tmg(&ir);
+    assert!(text(file(&files, "tmg/tmg01/70-publish.ps1")).contains("$ip = '10.0.20.99'"));
+    assert!(text(file(&files, "tmg/tmg01/contoso_seg_passthrough.xml"))
+        .contains("<fpc4:PublishedServerIP dt:dt=\"string\">10.0.20.99</fpc4:PublishedServerIP>"));
 }
 
 // ---------------------------------------------------------------------------------------
 // Exports
+
+/// The built-in protocol definition "HTTPS Server": `HTTP_S_SERVER_PROTOCOL_GUID` in the TMG
+/// 2010 SDK's `protocol_guids.h` (ramonsmits/XFF-Filter4TMG, inc/protocol_guids.h).
+const HTTPS_SERVER_PROTOCOL: &str = "{E6528CE0-BC32-4A63-BC59-E400236D44FF}";
 
 /// One element of a parsed export.
 #[derive(Debug, Default)]
@@ -409,6 +442,7 @@ fn exports_are_well_formed_and_their_references_resolve_inside_the_file() {
     let rule_clsid = o["clsids"]["FPCPolicyRule"].as_str().unwrap();
     let all = exports();
     assert!(all.len() >= 2, "exports: {}", all.len());
+    let mut servers = 0;
     for (unit, path, xml) in &all {
         let at = format!("{unit}/{path}");
         assert!(
@@ -464,19 +498,56 @@ fn exports_are_well_formed_and_their_references_resolve_inside_the_file() {
             .and_then(|p| p.child("fpc4:PolicyRules"))
             .map(|r| r.children.iter().filter(|c| c.name == "fpc4:PolicyRule").collect())
             .unwrap_or_default();
-        assert_eq!((listeners.len(), rules.len()), (1, 1), "{at}: one listener, one rule");
-        let listener_guid = &listeners[0].attrs["StorageName"];
+        assert_eq!(rules.len(), 1, "{at}: one rule");
         assert_eq!(
             &root.child("fpc4:ExportItemStorageName").unwrap().text,
             &rules[0].attrs["StorageName"],
             "{at}: the exported item is the rule"
         );
-        // References: the listener by its StorageName inside this file, built-ins by SDK GUID.
+        // GUIDs are unique within the file.
+        let storage: Vec<&String> = els
+            .iter()
+            .filter_map(|e| e.attrs.get("StorageName"))
+            .filter(|s| s.starts_with('{'))
+            .collect();
+        let unique: BTreeSet<&&String> = storage.iter().collect();
+        assert_eq!(unique.len(), storage.len(), "{at}: duplicate StorageName GUID");
+        assert!(xml.contains("STRUCTURE PARTLY INFERRED"), "{at}");
         let mut refs = Vec::new();
         rules[0].walk(&mut refs);
         let refs: Vec<&&El> = refs.iter().filter(|e| e.name == "fpc4:Ref").collect();
         let target = |r: &El| r.child("fpc4:Name").unwrap().text.clone();
         let class = |r: &El| r.child("fpc4:RefClass").unwrap().text.clone();
+        // A server publishing rule (pass-through): no listener; the built-in HTTPS Server
+        // protocol, the External network, the published server's address.
+        if let Some(server) = rules[0].child("fpc4:ServerPublishingProperties") {
+            servers += 1;
+            assert!(listeners.is_empty(), "{at}: a server publishing rule has no listener");
+            assert_eq!(rules[0].child("fpc4:Type").unwrap().text, "1", "{at}");
+            assert!(
+                server
+                    .child("fpc4:PublishedServerIP")
+                    .unwrap()
+                    .text
+                    .parse::<std::net::IpAddr>()
+                    .is_ok(),
+                "{at}"
+            );
+            for r in &refs {
+                match class(r).as_str() {
+                    "msFPCNetwork" => assert_eq!(target(r), external, "{at}"),
+                    "msFPCProtocol" => {
+                        assert_eq!(r.attrs["StorageName"], "PublishedProtocol", "{at}");
+                        assert_eq!(target(r), HTTPS_SERVER_PROTOCOL, "{at}");
+                    }
+                    other => panic!("{at}: unexpected reference class {other}"),
+                }
+            }
+            continue;
+        }
+        assert_eq!(listeners.len(), 1, "{at}: one listener");
+        let listener_guid = &listeners[0].attrs["StorageName"];
+        // References: the listener by its StorageName inside this file, built-ins by SDK GUID.
         let used: Vec<&&&El> = refs
             .iter()
             .filter(|r| r.attrs["StorageName"] == "WebListenerUsed")
@@ -492,14 +563,6 @@ fn exports_are_well_formed_and_their_references_resolve_inside_the_file() {
                 other => panic!("{at}: unexpected reference class {other}"),
             }
         }
-        // GUIDs are unique within the file.
-        let storage: Vec<&String> = els
-            .iter()
-            .filter_map(|e| e.attrs.get("StorageName"))
-            .filter(|s| s.starts_with('{'))
-            .collect();
-        let unique: BTreeSet<&&String> = storage.iter().collect();
-        assert_eq!(unique.len(), storage.len(), "{at}: duplicate StorageName GUID");
         // Kerberos constrained delegation with the SPN, to All Authenticated Users.
         let web = rules[0]
             .child("fpc4:WebPublishingProperties")
@@ -509,9 +572,8 @@ fn exports_are_well_formed_and_their_references_resolve_inside_the_file() {
             let load_balanced = web.child("fpc4:LoadBalancingEnabled").unwrap().text == "1";
             assert_eq!(spn == "http/*", load_balanced, "{at}: http/* only for a farm");
         }
-        // Honest header: says what is inferred.
-        assert!(xml.contains("STRUCTURE PARTLY INFERRED"), "{at}");
     }
+    assert_eq!(servers, 1, "the S7b pass-through rule is exported");
 }
 
 #[test]

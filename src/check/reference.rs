@@ -288,7 +288,7 @@ const KINDS: &[KindDoc] = &[
             ),
             s(
                 "ip",
-                "The server's IP address. No check or artefact reads it at present.",
+                "The server's IP address. A TMG server publishing rule to this server publishes it (its `published_ip` default); with it the rule's `fpc4` export can be written.",
                 "none",
             ),
             s(

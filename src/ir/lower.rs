@@ -1612,9 +1612,8 @@ impl<'a> Cx<'a> {
             let host = p.text("server").unwrap_or("").to_string();
             let published = p.text("published_server").unwrap_or("");
             let published_ip = p
-                .text("published_ip")
-                .map(str::to_string)
-                .or_else(|| self.server(published).and_then(|s| s.text("ip")).map(str::to_string));
+                .ip("published_ip")
+                .or_else(|| self.server(published).and_then(|s| s.ip("ip")));
             self.op(
                 format!("tmg-server-publishing/{}", p.name()),
                 &host,

@@ -5,9 +5,10 @@
 //!   web publishing rules and server publishing rules of the host. Every COM name in it is
 //!   in the TMG 2010 SDK.
 //! - `tmg/<host>/<rule>.xml`: per web publishing rule, a TMG configuration export (`fpc4`)
-//!   holding the listener and the rule. Its envelope and conventions were observed in real
-//!   exports; the listener and web publishing element names are inferred from the COM names
-//!   and say so in the file's header.
+//!   holding the listener and the rule; per server publishing rule whose published server's
+//!   IP address is known, the export of the rule. Their envelope and conventions were observed
+//!   in real exports; the listener and web publishing element names are inferred from the COM
+//!   names, and each file's header says which names are which.
 //! - `tmg/<host>/<NN>-<phase>.ps1`: the certificate and trust steps on the TMG host (plain
 //!   Windows PowerShell, rendered by the same code as the Exchange hosts' scripts).
 
@@ -66,11 +67,13 @@ pub(crate) fn render(ir: &Ir) -> Result<Vec<OutputFile>, BackendError> {
             operations: ops.iter().map(|o| o.id.clone()).collect(),
             contents: text.into_bytes(),
         });
-        for rule in ops
-            .iter()
-            .filter(|o| matches!(o.action, Action::TmgPublishingRule { .. }))
-        {
-            let (name, xml) = export::web_rule(ir, rule, &ops).map_err(bug)?;
+        for rule in &ops {
+            let export = match rule.action {
+                Action::TmgPublishingRule { .. } => Some(export::web_rule(ir, rule, &ops).map_err(bug)?),
+                Action::TmgServerPublishing { .. } => export::server_rule(ir, rule).map_err(bug)?,
+                _ => None,
+            };
+            let Some((name, xml)) = export else { continue };
             files.push(OutputFile {
                 path: format!("tmg/{dir}/{}.xml", sanitize_component(&name)),
                 target: Target::Tmg,
