@@ -35,7 +35,7 @@ impl Diag {
         Diag {
             code,
             severity: code.severity(),
-            message: shorten(&message.into()),
+            message: shorten(message.into()),
             span,
             label: String::new(),
             labels: Vec::new(),
@@ -46,21 +46,21 @@ impl Diag {
     /// Sets the text under the primary span.
     #[must_use]
     pub fn label(mut self, text: impl Into<String>) -> Self {
-        self.label = shorten(&text.into());
+        self.label = shorten(text.into());
         self
     }
 
     /// Adds a secondary label.
     #[must_use]
     pub fn with(mut self, span: Span, text: impl Into<String>) -> Self {
-        self.labels.push((span, shorten(&text.into())));
+        self.labels.push((span, shorten(text.into())));
         self
     }
 
     /// Sets the help line.
     #[must_use]
     pub fn help(mut self, text: impl Into<String>) -> Self {
-        self.help = Some(shorten(&text.into()));
+        self.help = Some(shorten(text.into()));
         self
     }
 
@@ -147,10 +147,10 @@ impl IntoIterator for Diagnostics {
 const MAX_QUOTED: usize = 60;
 
 /// Cuts every backticked or double-quoted run longer than [`MAX_QUOTED`] characters, so a
-/// 10 MB name in the input cannot make a 10 MB message.
-fn shorten(text: &str) -> String {
+/// 10 MB name in the input cannot make a 10 MB message. Short text is kept as it is.
+fn shorten(text: String) -> String {
     if text.len() <= MAX_QUOTED * 2 {
-        return text.to_string();
+        return text;
     }
     let mut out = String::with_capacity(text.len().min(1024));
     let mut quote: Option<char> = None;

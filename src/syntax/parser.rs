@@ -370,6 +370,10 @@ impl Cx<'_> {
                 r => unreachable!("grammar: unexpected {r:?} in block"),
             }
         }
+        // Pushing leaves room for four entries; most blocks have fewer, and a large unit
+        // holds hundreds of thousands of blocks until they are validated.
+        header.shrink_to_fit();
+        entries.shrink_to_fit();
         Block {
             kind,
             header,
