@@ -160,15 +160,11 @@ pub fn compile_file(input: &Input) -> Result<Compiled, DriverError> {
             ir,
         })
     } else {
-        let blocks: Vec<ast::Block> = file
-            .items
-            .into_iter()
-            .filter_map(|i| match i {
-                ast::Item::Block(b) => Some(b),
-                ast::Item::Include(_) => None,
-            })
-            .collect();
-        check::check_library(&blocks, &mut diags);
+        let blocks = file.items.into_iter().filter_map(|i| match i {
+            ast::Item::Block(b) => Some(b),
+            ast::Item::Include(_) => None,
+        });
+        check::check_library(blocks, &mut diags);
         diags.sort();
         Ok(Compiled {
             unit: None,
