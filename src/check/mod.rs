@@ -450,10 +450,13 @@ fn check_blocks(
         }
         let Some(name) = &b.name else { continue };
         let first = if b.spec.global_name {
-            names.get(&name.text).copied().or_else(|| {
-                names.insert(name.text.clone(), i);
-                None
-            })
+            match names.entry(name.text.clone()) {
+                indexmap::map::Entry::Occupied(e) => Some(*e.get()),
+                indexmap::map::Entry::Vacant(e) => {
+                    e.insert(i);
+                    None
+                }
+            }
         } else if b.kind() == "retire" {
             let key = (
                 b.retired_kind.as_ref().map_or("", |k| k.text.as_str()),
