@@ -3,7 +3,7 @@
 //! list of references still to resolve.
 
 use super::schema::{self, BlockSpec, Field, Header, Ty};
-use crate::diagnostics::{suggest, Code, Diag, Diagnostics};
+use crate::diagnostics::{suggest, Code, Diag, Diagnostics, Text};
 use crate::source::Span;
 use crate::syntax::ast::{Allow, Block, Entry, Ident, Value, ValueKind, Word};
 use std::collections::HashMap;
@@ -79,9 +79,10 @@ pub(crate) struct Validator {
     pub(crate) checked: Vec<Checked>,
     /// References still to resolve.
     pub(crate) refs: Vec<PendingRef>,
-    /// Help of "`kind` needs `setting`" by kind and setting: the text lists the setting's
-    /// type (every role, say), and a large unit repeats the same omission many times.
-    missing_help: HashMap<(&'static str, &'static str), String>,
+    /// Message, label and help of "`kind` needs `setting`" by kind and setting, made once:
+    /// the help lists the setting's type (every role, say), and a large unit can repeat the
+    /// same omission on every block.
+    missing: HashMap<(&'static str, &'static str), [Text; 3]>,
 }
 
 impl Validator {
@@ -193,18 +194,17 @@ impl Validator {
         }
         for (k, f) in spec.fields().enumerate().filter(|(_, f)| f.required) {
             if given & (1 << k) == 0 {
-                let help = self
-                    .missing_help
-                    .entry((spec.kind, f.name))
-                    .or_insert_with(|| format!("add `{} = …` with {}", f.name, f.ty.describe()));
+                let [message, label, help] = self.missing.entry((spec.kind, f.name)).or_insert_with(|| {
+                    [
+                        format!("`{}` needs `{}`", spec.kind, f.name).into(),
+                        format!("this {} has no `{}`", spec.kind, f.name).into(),
+                        format!("add `{} = …` with {}", f.name, f.ty.describe()).into(),
+                    ]
+                });
                 diags.push(
-                    Diag::new(
-                        Code::MissingSetting,
-                        kind.span,
-                        format!("`{}` needs `{}`", spec.kind, f.name),
-                    )
-                    .label(format!("this {} has no `{}`", spec.kind, f.name))
-                    .help(help.clone()),
+                    Diag::new(Code::MissingSetting, kind.span, message.clone())
+                        .label(label.clone())
+                        .help(help.clone()),
                 );
             }
         }
