@@ -19,6 +19,8 @@ pub(super) fn items(text: &str, base: usize, file: FileId) -> Option<Vec<Item>> 
         at: 0,
         base,
         file,
+        header: Vec::new(),
+        entries: Vec::new(),
     };
     let mut out = Vec::new();
     loop {
@@ -36,6 +38,10 @@ struct Direct<'t> {
     at: usize,
     base: usize,
     file: FileId,
+    /// The header and entries of the block being read: each block's lists are then made
+    /// at their length in one allocation.
+    header: Vec<Word>,
+    entries: Vec<Entry>,
 }
 
 fn ident_start(b: u8) -> bool {
@@ -104,14 +110,14 @@ impl Direct<'_> {
         if kind.name == "include" {
             return None;
         }
-        let mut header = Vec::new();
+        self.header.clear();
         loop {
             self.blanks();
             match self.peek()? {
                 b'{' => break,
                 b'"' => {
                     let (text, span) = self.string()?;
-                    header.push(Word {
+                    self.header.push(Word {
                         text,
                         quoted: true,
                         span,
@@ -119,7 +125,7 @@ impl Direct<'_> {
                 }
                 _ => {
                     let id = self.ident()?;
-                    header.push(Word {
+                    self.header.push(Word {
                         text: id.name,
                         quoted: false,
                         span: id.span,
@@ -128,21 +134,20 @@ impl Direct<'_> {
             }
         }
         self.at += 1; // `{`
-        let mut entries = Vec::new();
+        self.entries.clear();
         loop {
             self.blanks();
             if self.peek()? == b'}' {
                 self.at += 1;
                 break;
             }
-            entries.push(Entry::Setting(self.setting()?));
+            let setting = self.setting()?;
+            self.entries.push(Entry::Setting(setting));
         }
-        header.shrink_to_fit();
-        entries.shrink_to_fit();
         Some(Block {
             kind,
-            header,
-            entries,
+            header: self.header.drain(..).collect(),
+            entries: self.entries.drain(..).collect(),
             span: self.span(start, self.at),
         })
     }
