@@ -3,10 +3,9 @@
 //! list of references still to resolve.
 
 use super::schema::{self, BlockSpec, Field, Header, Ty};
-use crate::diagnostics::{suggest, Code, Diag, Diagnostics, Text};
+use crate::diagnostics::{suggest, Code, Diag, Diagnostics};
 use crate::source::Span;
 use crate::syntax::ast::{Allow, Block, Entry, Ident, Value, ValueKind, Word};
-use std::collections::HashMap;
 
 /// A block that passed validation (possibly with some settings dropped for errors).
 #[derive(Debug, Clone)]
@@ -79,10 +78,10 @@ pub(crate) struct Validator {
     pub(crate) checked: Vec<Checked>,
     /// References still to resolve.
     pub(crate) refs: Vec<PendingRef>,
-    /// Message, label and help of "`kind` needs `setting`" by kind and setting, made once:
+    /// "`kind` needs `setting`" by kind and setting, made once and placed for each block:
     /// the help lists the setting's type (every role, say), and a large unit can repeat the
-    /// same omission on every block.
-    missing: HashMap<(&'static str, &'static str), [Text; 3]>,
+    /// same omission on every block. A handful at most, found by address.
+    missing: Vec<(&'static BlockSpec, &'static Field, Diag)>,
 }
 
 impl Validator {
@@ -194,18 +193,24 @@ impl Validator {
         }
         for (k, f) in spec.fields().enumerate().filter(|(_, f)| f.required) {
             if given & (1 << k) == 0 {
-                let [message, label, help] = self.missing.entry((spec.kind, f.name)).or_insert_with(|| {
-                    [
-                        format!("`{}` needs `{}`", spec.kind, f.name).into(),
-                        format!("this {} has no `{}`", spec.kind, f.name).into(),
-                        format!("add `{} = …` with {}", f.name, f.ty.describe()).into(),
-                    ]
+                let known = self
+                    .missing
+                    .iter()
+                    .position(|(s, g, _)| std::ptr::eq(*s, spec) && std::ptr::eq(*g, f));
+                let at = known.unwrap_or_else(|| {
+                    let d = Diag::new(
+                        Code::MissingSetting,
+                        kind.span,
+                        format!("`{}` needs `{}`", spec.kind, f.name),
+                    )
+                    .label(format!("this {} has no `{}`", spec.kind, f.name))
+                    .help(format!("add `{} = …` with {}", f.name, f.ty.describe()));
+                    self.missing.push((spec, f, d));
+                    self.missing.len() - 1
                 });
-                diags.push(
-                    Diag::new(Code::MissingSetting, kind.span, message.clone())
-                        .label(label.clone())
-                        .help(help.clone()),
-                );
+                let mut d = self.missing[at].2.clone();
+                d.span = kind.span;
+                diags.push(d);
             }
         }
         settings.shrink_to_fit();
@@ -756,20 +761,23 @@ fn enum_word(w: &str, words: &'static [&'static str], span: Span, field: &Field,
 
 /// Validates a DNS name (wildcards allowed as the first label).
 pub(crate) fn hostname(h: &str, span: Span, diags: &mut Diagnostics) -> bool {
-    let problem = if h.contains("://") {
+    // One pass over the bytes decides the common case (a million servers have a host name).
+    let path_or_port = h.bytes().any(|b| b == b'/' || b == b':');
+    let problem = if path_or_port && h.contains("://") {
         Some("a URL is not a host name".to_string())
-    } else if h.contains('/') || h.contains(':') {
+    } else if path_or_port {
         Some("a host name has no path or port".to_string())
     } else if h.is_empty() || h.len() > 253 {
         Some("a host name has 1 to 253 characters".to_string())
     } else {
         h.split('.').enumerate().find_map(|(i, l)| {
+            let b = l.as_bytes();
             let ok = (l == "*" && i == 0)
-                || (!l.is_empty()
-                    && l.len() <= 63
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+                || (!b.is_empty()
+                    && b.len() <= 63
+                    && b[0] != b'-'
+                    && b[b.len() - 1] != b'-'
+                    && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-'));
             (!ok).then(|| format!("label `{l}` is not a DNS label"))
         })
     };
