@@ -129,7 +129,8 @@ impl Validator {
             safe_text(&w.text, w.span, "name", diags);
         }
         let (name, retired_kind) = header(spec, &kind, words, diags);
-        let mut settings: Vec<(&'static str, Value)> = Vec::new();
+        // At most one per entry: allocated once, and trimmed below only if some were not valid.
+        let mut settings: Vec<(&'static str, Value)> = Vec::with_capacity(entries.len());
         // Where each known setting was first written, by its place in `spec.fields()`.
         let mut seen: Vec<(usize, Span)> = Vec::new();
         let mut given = 0u64;
