@@ -248,14 +248,18 @@ impl Direct<'_> {
         if word == "true" || word == "false" {
             return Some(ValueKind::Bool(word == "true"));
         }
-        if !word.contains('.') {
+        // A host name's labels (between dots) start with a letter or digit, none is empty.
+        let (mut dotted, mut labels_ok, mut label_start) = (false, true, true);
+        for &b in word.as_bytes() {
+            labels_ok &= !label_start || b.is_ascii_alphanumeric();
+            label_start = b == b'.';
+            dotted |= label_start;
+        }
+        labels_ok &= !label_start;
+        if !dotted {
             return Some(ValueKind::Ref(word.to_string()));
         }
-        // `true.x` is the boolean `true` and then an error; a host name's labels start with
-        // a letter or digit and none is empty.
-        let labels_ok = word
-            .split('.')
-            .all(|l| l.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric));
+        // `true.x` is the boolean `true` and then an error.
         if !labels_ok || word.starts_with("true.") || word.starts_with("false.") {
             return None;
         }
