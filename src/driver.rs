@@ -108,7 +108,7 @@ pub struct Compiled {
     pub sources: SourceMap,
     /// Diagnostics, sorted.
     pub diags: Diagnostics,
-    /// The plan, when the unit has no errors.
+    /// The plan, when the unit has no errors and was lowered (not by [`check_all`]).
     pub ir: Option<Ir>,
 }
 
@@ -122,6 +122,25 @@ pub fn unit_id(path: &Path, root: &Root) -> String {
 /// Compiles one file: parses it; a unit is checked with its includes and lowered; a library
 /// (no organization) is validated on its own, without name resolution.
 pub fn compile_file(input: &Input) -> Result<Compiled, DriverError> {
+    process_file(input, Stage::Lower)
+}
+
+/// [`compile_file`] without lowering: the diagnostics are the same (lowering reports
+/// nothing), and no plan is made.
+pub fn check_file(input: &Input) -> Result<Compiled, DriverError> {
+    process_file(input, Stage::Check)
+}
+
+/// How far the driver takes a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Parse and check: diagnostics only.
+    Check,
+    /// Check, then lower a unit without errors to its plan.
+    Lower,
+}
+
+fn process_file(input: &Input, stage: Stage) -> Result<Compiled, DriverError> {
     let mut sources = SourceMap::default();
     let mut diags = Diagnostics::new();
     let (entry, file) =
@@ -151,7 +170,7 @@ pub fn compile_file(input: &Input) -> Result<Compiled, DriverError> {
             &mut diags,
         );
         diags.sort();
-        let ir = (!diags.has_errors()).then(|| ir::lower(&unit, &sources, &diags));
+        let ir = (stage == Stage::Lower && !diags.has_errors()).then(|| ir::lower(&unit, &sources, &diags));
         Ok(Compiled {
             unit: Some(id),
             name,
@@ -160,15 +179,11 @@ pub fn compile_file(input: &Input) -> Result<Compiled, DriverError> {
             ir,
         })
     } else {
-        let blocks: Vec<ast::Block> = file
-            .items
-            .into_iter()
-            .filter_map(|i| match i {
-                ast::Item::Block(b) => Some(b),
-                ast::Item::Include(_) => None,
-            })
-            .collect();
-        check::check_library(&blocks, &mut diags);
+        let blocks = file.items.into_iter().filter_map(|i| match i {
+            ast::Item::Block(b) => Some(b),
+            ast::Item::Include(_) => None,
+        });
+        check::check_library(blocks, &mut diags);
         diags.sort();
         Ok(Compiled {
             unit: None,
@@ -188,7 +203,22 @@ pub fn compile_all(inputs: &[Input]) -> Result<Vec<Compiled>, DriverError> {
 /// [`compile_all`] on `threads` workers (0: one per core). The result does not depend on
 /// the number of threads: every unit is compiled alone, and results keep the input order.
 pub fn compile_all_on(inputs: &[Input], threads: usize) -> Result<Vec<Compiled>, DriverError> {
-    let results = par_map(inputs, threads, compile_file);
+    process_all(inputs, threads, Stage::Lower)
+}
+
+/// Checks every input on all cores without lowering (what `mailsec check` needs): the
+/// diagnostics of [`compile_all`], no plans. Results keep the input order.
+pub fn check_all(inputs: &[Input]) -> Result<Vec<Compiled>, DriverError> {
+    check_all_on(inputs, 0)
+}
+
+/// [`check_all`] on `threads` workers (0: one per core).
+pub fn check_all_on(inputs: &[Input], threads: usize) -> Result<Vec<Compiled>, DriverError> {
+    process_all(inputs, threads, Stage::Check)
+}
+
+fn process_all(inputs: &[Input], threads: usize, stage: Stage) -> Result<Vec<Compiled>, DriverError> {
+    let results = par_map(inputs, threads, |i| process_file(i, stage));
     let mut out = Vec::with_capacity(results.len());
     for r in results {
         out.push(r?);

@@ -129,15 +129,40 @@ fn leading_comment(text: &str) -> String {
         .join("\n")
 }
 
-/// Compiles `entry` with `root` as the compile root, the way `mailsec check <root>` would.
+/// Compiles `entry` with `root` as the compile root, the way `mailsec build <root>` would.
 fn compile(entry: &Path, root: &Path) -> Compiled {
-    let input = Input {
+    driver::compile_file(&input(entry, root)).expect("case file readable")
+}
+
+fn input(entry: &Path, root: &Path) -> Input {
+    Input {
         path: entry.canonicalize().expect("case file exists"),
         root: Root {
             dir: root.canonicalize().expect("case root exists"),
         },
-    };
-    driver::compile_file(&input).expect("case file readable")
+    }
+}
+
+/// `mailsec check` stops before lowering: on every UI case and every example it reports
+/// exactly the diagnostics of a full compile, and makes no plan.
+#[test]
+fn check_reports_what_a_full_compile_reports() {
+    let mut inputs: Vec<Input> = cases_in(&ui_dir(""))
+        .into_iter()
+        .chain(cases_in(&ui_dir("bad-messages")))
+        .map(|c| input(&c.entry, &c.root))
+        .collect();
+    inputs.extend(driver::discover(&[crate::common::examples()]).expect("examples"));
+    let mut lowered = 0;
+    for i in &inputs {
+        let full = driver::compile_file(i).expect("readable");
+        let checked = driver::check_file(i).expect("readable");
+        let diags = |c: &Compiled| c.diags.iter().cloned().collect::<Vec<_>>();
+        assert_eq!(diags(&full), diags(&checked), "{}", i.path.display());
+        assert!(checked.ir.is_none(), "{}", i.path.display());
+        lowered += usize::from(full.ir.is_some());
+    }
+    assert!(lowered >= 7, "only {lowered} units were lowered by the full compile");
 }
 
 /// The distinct codes of a compiled case.

@@ -3,26 +3,33 @@
 
 use super::Checked;
 use crate::source::Span;
-use crate::syntax::ast::{Date, Field, ValueKind};
+use crate::syntax::ast::{Date, Field, Value, ValueKind};
 
 impl Checked {
+    fn setting(&self, name: &str) -> Option<&Value> {
+        self.settings.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
     fn raw(&self, name: &str) -> Option<&ValueKind> {
-        self.settings.get(name).map(|(_, v)| &v.kind)
+        self.setting(name).map(|v| &v.kind)
     }
 
     /// Whether the setting was written at all, valid or not.
     pub fn given(&self, name: &str) -> bool {
-        self.given.contains(&name)
+        self.spec
+            .fields()
+            .position(|f| f.name == name)
+            .is_some_and(|k| self.given & (1 << k) != 0)
     }
 
     /// Whether the setting is present and valid.
     pub fn has(&self, name: &str) -> bool {
-        self.settings.contains_key(name)
+        self.setting(name).is_some()
     }
 
     /// Span of a setting's value, or of the block kind when absent.
     pub fn span_of(&self, name: &str) -> Span {
-        self.settings.get(name).map_or(self.kind_span, |(_, v)| v.span)
+        self.setting(name).map_or(self.kind_span, |v| v.span)
     }
 
     /// A string, host name, enum word or version as text.

@@ -171,7 +171,14 @@ struct Loader<'a> {
     stack: Vec<(PathBuf, Option<Span>)>,
     loaded: Vec<PathBuf>,
     files: Vec<FileId>,
-    blocks: Vec<ast::Block>,
+    /// Top-level blocks read so far, against [`MAX_BLOCKS`].
+    blocks: usize,
+    /// Blocks are validated as they are read, so that the syntax tree of a large unit is
+    /// never held whole.
+    validator: validate::Validator,
+    /// What validation found, apart from `diags`: a unit over [`MAX_BLOCKS`] reports the
+    /// limit alone.
+    found: Diagnostics,
 }
 
 impl Loader<'_> {
@@ -180,7 +187,14 @@ impl Loader<'_> {
         self.files.push(id);
         for item in ast.items {
             match item {
-                ast::Item::Block(b) => self.blocks.push(b),
+                ast::Item::Block(b) => {
+                    self.blocks += 1;
+                    // Past the limit nothing is checked: the unit reports the limit alone.
+                    if self.blocks <= MAX_BLOCKS {
+                        file_paths(&b, self.root, self.sources, &mut self.found);
+                        self.validator.block(b, &mut self.found);
+                    }
+                }
                 ast::Item::Include(inc) => self.include(&path, &inc),
             }
         }
@@ -248,7 +262,7 @@ impl Loader<'_> {
             self.diags.push(d);
             return;
         }
-        if self.blocks.len() > MAX_BLOCKS {
+        if self.blocks > MAX_BLOCKS {
             return; // reported once, after loading
         }
         let bytes = match syntax::read(&canon) {
@@ -281,7 +295,7 @@ impl Loader<'_> {
 /// `file("…")` paths follow the rule of `include` (MS0009): relative to the file that
 /// names them, and below the compile root. They are not read at compile time but become
 /// paths in generated scripts, so the check is on the text, without touching the disk.
-fn file_paths(blocks: &[ast::Block], root: &Root, sources: &SourceMap, diags: &mut Diagnostics) {
+fn file_paths(block: &ast::Block, root: &Root, sources: &SourceMap, diags: &mut Diagnostics) {
     fn visit(v: &ast::Value, out: &mut Vec<(String, Span)>) {
         match &v.kind {
             ast::ValueKind::Call(f, args) if f.name == "file" => {
@@ -299,11 +313,9 @@ fn file_paths(blocks: &[ast::Block], root: &Root, sources: &SourceMap, diags: &m
         }
     }
     let mut found = Vec::new();
-    for b in blocks {
-        for e in &b.entries {
-            if let ast::Entry::Setting(s) = e {
-                visit(&s.value, &mut found);
-            }
+    for e in &block.entries {
+        if let ast::Entry::Setting(s) = e {
+            visit(&s.value, &mut found);
         }
     }
     for (path, span) in found {
@@ -371,12 +383,20 @@ pub fn check_unit(
         stack: Vec::new(),
         loaded: Vec::new(),
         files: Vec::new(),
-        blocks: Vec::new(),
+        blocks: 0,
+        validator: validate::Validator::default(),
+        found: Diagnostics::new(),
     };
     loader.stack.push((canon.clone(), None));
     loader.file(canon, entry, ast);
-    let Loader { files, mut blocks, .. } = loader;
-    if blocks.len() > MAX_BLOCKS {
+    let Loader {
+        files,
+        blocks,
+        mut validator,
+        found,
+        ..
+    } = loader;
+    if blocks > MAX_BLOCKS {
         diags.push(
             Diag::new(
                 Code::TooManyBlocks,
@@ -387,28 +407,22 @@ pub fn check_unit(
             .help("split the estate into one unit per organization; shared definitions go into libraries"),
         );
         // Checking a truncated unit would report its missing half: report the limit alone.
-        blocks.clear();
+        validator = validate::Validator::default();
+    } else {
+        diags.extend(found);
     }
-    file_paths(&blocks, root, sources, diags);
-    check_blocks(id, entry, files, blocks, diags)
+    check_blocks(id, entry, files, validator, diags)
 }
 
-/// Validates and resolves a list of blocks as one unit.
-pub(crate) fn check_blocks(
+/// Resolves the names of validated blocks as one unit and runs the unit-wide checks.
+fn check_blocks(
     id: String,
     entry: FileId,
     files: Vec<FileId>,
-    blocks: Vec<ast::Block>,
+    validator: validate::Validator,
     diags: &mut Diagnostics,
 ) -> Unit {
-    let mut refs = Vec::new();
-    let mut checked: Vec<Checked> = Vec::with_capacity(blocks.len());
-    for b in &blocks {
-        validate::block(b, diags, &mut refs, &mut checked);
-    }
-    // The syntax tree is not needed past validation: free it before the unit-wide checks
-    // and lowering, so a large unit does not hold both at once.
-    drop(blocks);
+    let validate::Validator { mut checked, refs, .. } = validator;
 
     // Names: the unit-wide namespace, and one per connector kind.
     let mut names: IndexMap<String, usize> = IndexMap::new();
@@ -436,10 +450,13 @@ pub(crate) fn check_blocks(
         }
         let Some(name) = &b.name else { continue };
         let first = if b.spec.global_name {
-            names.get(&name.text).copied().or_else(|| {
-                names.insert(name.text.clone(), i);
-                None
-            })
+            match names.entry(name.text.clone()) {
+                indexmap::map::Entry::Occupied(e) => Some(*e.get()),
+                indexmap::map::Entry::Vacant(e) => {
+                    e.insert(i);
+                    None
+                }
+            }
         } else if b.kind() == "retire" {
             let key = (
                 b.retired_kind.as_ref().map_or("", |k| k.text.as_str()),
@@ -542,7 +559,7 @@ pub(crate) fn check_blocks(
     // A setting whose reference did not resolve is dropped, like any invalid setting, so the
     // lints never follow a name to the wrong kind of block.
     for (owner, setting) in broken {
-        checked[owner].settings.shift_remove(setting);
+        checked[owner].settings.retain(|(name, _)| *name != setting);
     }
     let mut by_kind: std::collections::HashMap<&'static str, Vec<usize>> = std::collections::HashMap::new();
     for (i, b) in checked.iter().enumerate() {
@@ -569,10 +586,9 @@ pub(crate) fn check_blocks(
 
 /// Validates a library file on its own: syntax and schema, without name resolution (its
 /// names are resolved in the units that include it).
-pub fn check_library(blocks: &[ast::Block], diags: &mut Diagnostics) {
-    let mut refs = Vec::new();
-    let mut checked = Vec::new();
+pub fn check_library(blocks: impl IntoIterator<Item = ast::Block>, diags: &mut Diagnostics) {
+    let mut validator = validate::Validator::default();
     for b in blocks {
-        validate::block(b, diags, &mut refs, &mut checked);
+        validator.block(b, diags);
     }
 }

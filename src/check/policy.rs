@@ -5,7 +5,7 @@
 use super::{Checked, Unit};
 use crate::diagnostics::{Code, Diag, Diagnostics};
 use crate::source::{FileId, Span};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Runs the policy checks of a unit.
 pub(crate) fn run(unit: &Unit, diags: &mut Diagnostics) {
@@ -57,13 +57,29 @@ fn partner_tls(unit: &Unit, diags: &mut Diagnostics) {
 
 /// Names that differ only in case. Exact duplicates are MS0107 already.
 fn case_only_duplicates(blocks: &[Checked], diags: &mut Diagnostics) {
-    let mut seen: HashMap<(&str, String), usize> = HashMap::with_capacity(blocks.len());
-    for (i, b) in blocks.iter().enumerate() {
+    let keyed = blocks.iter().enumerate().filter_map(|(i, b)| {
         if b.kind() == "organization" || b.kind() == "retire" {
+            return None;
+        }
+        let name = b.name.as_ref()?;
+        let namespace = if b.spec.global_name { "" } else { b.kind() };
+        Some((i, namespace, name))
+    });
+    // Every pair of names that differ only in case has a name with an upper-case letter:
+    // only those names, and names equal to their lower case, need comparing. Most units
+    // (and most names) have none, and lowering a million names costs more than the check.
+    let mut folded: HashMap<&str, HashSet<String>> = HashMap::new();
+    for (_, namespace, name) in keyed.clone().filter(|(_, _, name)| !is_lower(&name.text)) {
+        folded.entry(namespace).or_default().insert(name.text.to_lowercase());
+    }
+    if folded.is_empty() {
+        return;
+    }
+    let mut seen: HashMap<(&str, String), usize> = HashMap::new();
+    for (i, namespace, name) in keyed {
+        if is_lower(&name.text) && !folded.get(namespace).is_some_and(|f| f.contains(name.text.as_str())) {
             continue;
         }
-        let Some(name) = &b.name else { continue };
-        let namespace = if b.spec.global_name { "" } else { b.kind() };
         let key = (namespace, name.text.to_lowercase());
         match seen.get(&key) {
             None => {
@@ -87,6 +103,12 @@ fn case_only_duplicates(blocks: &[Checked], diags: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// Whether `text` is its own lower case, judged without allocating (ASCII only: any other
+/// text is lowered to compare).
+fn is_lower(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase())
 }
 
 /// Drops the findings each block's `allow CODE "why"` suppresses, and warns about

@@ -169,6 +169,15 @@ pub(crate) struct BlockSpec {
     pub(crate) settings: &'static [Field],
 }
 
+impl BlockSpec {
+    /// The settings a block of this kind may carry: its own, then the gates if it takes
+    /// them. At most 64, so that a `u64` can mark which were written.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = &'static Field> {
+        let gates = if takes_gates(self.kind) { GATES } else { &[] };
+        self.settings.iter().chain(gates)
+    }
+}
+
 /// Settings every block except `organization`, `server` and `authority` may carry: deployment gates.
 pub(crate) const GATES: &[Field] = &[opt("not_before", Ty::Date), opt("approval", Ty::Str)];
 
@@ -558,3 +567,19 @@ pub(crate) const LOOKUPS: &[&str] = &[
     "GroupIdentifier",
     "EnrollmentUserId",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_at_most_64_settings() {
+        for spec in BLOCKS {
+            assert!(
+                spec.fields().count() <= 64,
+                "`{}` has too many settings for a u64",
+                spec.kind
+            );
+        }
+    }
+}

@@ -5,8 +5,7 @@
 use super::schema::{self, BlockSpec, Field, Header, Ty};
 use crate::diagnostics::{suggest, Code, Diag, Diagnostics};
 use crate::source::Span;
-use crate::syntax::ast::{Allow, Block, Entry, Value, ValueKind, Word};
-use indexmap::IndexMap;
+use crate::syntax::ast::{Allow, Block, Entry, Ident, Value, ValueKind, Word};
 
 /// A block that passed validation (possibly with some settings dropped for errors).
 #[derive(Debug, Clone)]
@@ -15,13 +14,15 @@ pub struct Checked {
     pub(crate) spec: &'static BlockSpec,
     /// The block's name (for `retire`, the retired connector's name).
     pub name: Option<Word>,
-    /// For `retire`: the retired kind.
-    pub retired_kind: Option<Word>,
-    /// Valid settings by name, with the span of the setting name.
-    pub settings: IndexMap<&'static str, (Span, Value)>,
+    /// For `retire`: the retired kind (boxed: every other block leaves it empty).
+    pub retired_kind: Option<Box<Word>>,
+    /// Valid settings in the order written. A block has a handful, so a list searched by
+    /// name is smaller and faster than a map per block.
+    pub settings: Vec<(&'static str, Value)>,
     /// Every known setting written in the block, valid or not (lints about a missing
-    /// setting must not fire when it was written wrongly: that is already an error).
-    pub given: Vec<&'static str>,
+    /// setting must not fire when it was written wrongly: that is already an error), as
+    /// bits over [`BlockSpec::fields`].
+    pub(crate) given: u64,
     /// The whole block.
     pub span: Span,
     /// The block kind word.
@@ -69,151 +70,162 @@ pub(crate) struct PendingRef {
     pub(crate) owner: usize,
 }
 
-/// Validates one block and pushes it onto `out` (nothing for an unknown kind). A nested block
-/// is reported and then validated as if it stood at the top level, so that its name is
-/// still declared and references to it do not cascade into more errors.
-pub(crate) fn block(b: &Block, diags: &mut Diagnostics, refs: &mut Vec<PendingRef>, out: &mut Vec<Checked>) {
-    let first_ref = refs.len();
-    let mut nested = Vec::new();
-    let Some(checked) = block_alone(b, diags, refs, &mut nested) else {
-        return;
-    };
-    let owner = out.len();
-    for r in &mut refs[first_ref..] {
-        r.owner = owner;
-    }
-    out.push(checked);
-    for inner in nested {
-        block(inner, diags, refs, out);
-    }
+/// Validates blocks one at a time, taking them over: the checked blocks keep the values of
+/// the syntax tree instead of copies, so a block's tree is gone once it is validated.
+#[derive(Debug, Default)]
+pub(crate) struct Validator {
+    /// The checked blocks, in the order validated (a nested block after its parent).
+    pub(crate) checked: Vec<Checked>,
+    /// References still to resolve.
+    pub(crate) refs: Vec<PendingRef>,
+    /// "`kind` needs `setting`" by kind and setting, made once and placed for each block:
+    /// the help lists the setting's type (every role, say), and a large unit can repeat the
+    /// same omission on every block. A handful at most, found by address.
+    missing: Vec<(&'static BlockSpec, &'static Field, Diag)>,
 }
 
-fn block_alone<'b>(
-    b: &'b Block,
-    diags: &mut Diagnostics,
-    refs: &mut Vec<PendingRef>,
-    nested: &mut Vec<&'b Block>,
-) -> Option<Checked> {
-    let Some(spec) = schema::block(&b.kind.name) else {
-        let mut d = Diag::new(
-            Code::UnknownBlock,
-            b.kind.span,
-            format!("unknown block kind `{}`", b.kind.name),
-        )
-        .label("not a block kind");
-        d = match suggest(&b.kind.name, schema::BLOCKS.iter().map(|s| s.kind)) {
-            Some(s) => d.help(format!("did you mean `{s}`?")),
-            None => d.help("`mailsec explain MS0100` lists the block kinds"),
+impl Validator {
+    /// Validates one block and keeps it (nothing for an unknown kind). A nested block is
+    /// reported and then validated as if it stood at the top level, so that its name is
+    /// still declared and references to it do not cascade into more errors.
+    pub(crate) fn block(&mut self, b: Block, diags: &mut Diagnostics) {
+        let first_ref = self.refs.len();
+        let mut nested = Vec::new();
+        let Some(checked) = self.block_alone(b, diags, &mut nested) else {
+            return;
         };
-        diags.push(d);
-        return None;
-    };
-    let (name, retired_kind) = header(spec, b, diags);
-    for w in b.header.iter().filter(|w| w.quoted) {
-        safe_text(&w.text, w.span, "name", diags);
+        let owner = self.checked.len();
+        for r in &mut self.refs[first_ref..] {
+            r.owner = owner;
+        }
+        self.checked.push(checked);
+        for inner in nested {
+            self.block(inner, diags);
+        }
     }
-    let mut settings: IndexMap<&'static str, (Span, Value)> = IndexMap::new();
-    let mut seen: IndexMap<&str, Span> = IndexMap::new();
-    let mut given: Vec<&'static str> = Vec::new();
-    let mut allows: Vec<Suppression> = Vec::new();
-    for entry in &b.entries {
-        match entry {
-            Entry::Allow(a) => {
-                if let Some(s) = allow(a, diags) {
-                    allows.push(s);
+
+    fn block_alone(&mut self, b: Block, diags: &mut Diagnostics, nested: &mut Vec<Block>) -> Option<Checked> {
+        let Block {
+            kind,
+            header: words,
+            entries,
+            span,
+        } = b;
+        let Some(spec) = schema::block(&kind.name) else {
+            let mut d = Diag::new(
+                Code::UnknownBlock,
+                kind.span,
+                format!("unknown block kind `{}`", kind.name),
+            )
+            .label("not a block kind");
+            d = match suggest(&kind.name, schema::BLOCKS.iter().map(|s| s.kind)) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help("`mailsec explain MS0100` lists the block kinds"),
+            };
+            diags.push(d);
+            return None;
+        };
+        for w in words.iter().filter(|w| w.quoted) {
+            safe_text(&w.text, w.span, "name", diags);
+        }
+        let (name, retired_kind) = header(spec, &kind, words, diags);
+        // At most one per entry: allocated once, and trimmed below only if some were not valid.
+        let mut settings: Vec<(&'static str, Value)> = Vec::with_capacity(entries.len());
+        // Where each known setting was first written, by its place in `spec.fields()`.
+        let mut seen: Vec<(usize, Span)> = Vec::new();
+        let mut given = 0u64;
+        let mut allows: Vec<Suppression> = Vec::new();
+        for entry in entries {
+            match entry {
+                Entry::Allow(a) => {
+                    if let Some(s) = allow(&a, diags) {
+                        allows.push(s);
+                    }
                 }
-            }
-            Entry::Block(inner) => {
-                diags.push(
-                    Diag::new(
-                        Code::NotAllowedHere,
-                        inner.kind.span,
-                        format!("`{}` block cannot be nested in `{}`", inner.kind.name, spec.kind),
-                    )
-                    .label("nested block")
-                    .with(b.kind.span, format!("inside this `{}`", spec.kind))
-                    .help("blocks stand at the top level of a file; refer to them by name"),
-                );
-                nested.push(inner);
-            }
-            Entry::Setting(s) => {
-                let field = spec
-                    .settings
-                    .iter()
-                    .chain(if schema::takes_gates(spec.kind) {
-                        schema::GATES
-                    } else {
-                        &[]
-                    })
-                    .find(|f| f.name == s.name.name);
-                let Some(field) = field else {
-                    let known: Vec<&str> = spec
-                        .settings
-                        .iter()
-                        .chain(if schema::takes_gates(spec.kind) {
-                            schema::GATES
-                        } else {
-                            &[]
-                        })
-                        .map(|f| f.name)
-                        .collect();
-                    let mut d = Diag::new(
-                        Code::UnknownSetting,
-                        s.name.span,
-                        format!("unknown setting `{}` in `{}`", s.name.name, spec.kind),
-                    )
-                    .label("not a setting of this block");
-                    d = match suggest(&s.name.name, known.iter().copied()) {
-                        Some(k) => d.help(format!("did you mean `{k}`?")),
-                        None => d.help(format!("`{}` takes: {}", spec.kind, known.join(", "))),
-                    };
-                    diags.push(d);
-                    continue;
-                };
-                if let Some(first) = seen.get(field.name) {
+                Entry::Block(inner) => {
                     diags.push(
                         Diag::new(
-                            Code::DuplicateSetting,
-                            s.name.span,
-                            format!("`{}` is set twice", field.name),
+                            Code::NotAllowedHere,
+                            inner.kind.span,
+                            format!("`{}` block cannot be nested in `{}`", inner.kind.name, spec.kind),
                         )
-                        .label("set again here")
-                        .with(*first, "first set here")
-                        .help("keep one; to give several values, use a list"),
+                        .label("nested block")
+                        .with(kind.span, format!("inside this `{}`", spec.kind))
+                        .help("blocks stand at the top level of a file; refer to them by name"),
                     );
-                    continue;
+                    nested.push(inner);
                 }
-                seen.insert(field.name, s.name.span);
-                given.push(field.name);
-                if value(&s.value, &field.ty, field, diags, refs) {
-                    settings.insert(field.name, (s.name.span, s.value.clone()));
+                Entry::Setting(s) => {
+                    let Some((k, field)) = spec.fields().enumerate().find(|(_, f)| f.name == s.name.name) else {
+                        let known: Vec<&str> = spec.fields().map(|f| f.name).collect();
+                        let mut d = Diag::new(
+                            Code::UnknownSetting,
+                            s.name.span,
+                            format!("unknown setting `{}` in `{}`", s.name.name, spec.kind),
+                        )
+                        .label("not a setting of this block");
+                        d = match suggest(&s.name.name, known.iter().copied()) {
+                            Some(k) => d.help(format!("did you mean `{k}`?")),
+                            None => d.help(format!("`{}` takes: {}", spec.kind, known.join(", "))),
+                        };
+                        diags.push(d);
+                        continue;
+                    };
+                    if let Some((_, first)) = seen.iter().find(|(j, _)| *j == k) {
+                        diags.push(
+                            Diag::new(
+                                Code::DuplicateSetting,
+                                s.name.span,
+                                format!("`{}` is set twice", field.name),
+                            )
+                            .label("set again here")
+                            .with(*first, "first set here")
+                            .help("keep one; to give several values, use a list"),
+                        );
+                        continue;
+                    }
+                    seen.push((k, s.name.span));
+                    given |= 1 << k;
+                    if value(&s.value, &field.ty, field, diags, &mut self.refs) {
+                        settings.push((field.name, s.value));
+                    }
                 }
             }
         }
-    }
-    for f in spec.settings.iter().filter(|f| f.required) {
-        if !seen.contains_key(f.name) {
-            diags.push(
-                Diag::new(
-                    Code::MissingSetting,
-                    b.kind.span,
-                    format!("`{}` needs `{}`", spec.kind, f.name),
-                )
-                .label(format!("this {} has no `{}`", spec.kind, f.name))
-                .help(format!("add `{} = …` with {}", f.name, f.ty.describe())),
-            );
+        for (k, f) in spec.fields().enumerate().filter(|(_, f)| f.required) {
+            if given & (1 << k) == 0 {
+                let known = self
+                    .missing
+                    .iter()
+                    .position(|(s, g, _)| std::ptr::eq(*s, spec) && std::ptr::eq(*g, f));
+                let at = known.unwrap_or_else(|| {
+                    let d = Diag::new(
+                        Code::MissingSetting,
+                        kind.span,
+                        format!("`{}` needs `{}`", spec.kind, f.name),
+                    )
+                    .label(format!("this {} has no `{}`", spec.kind, f.name))
+                    .help(format!("add `{} = …` with {}", f.name, f.ty.describe()));
+                    self.missing.push((spec, f, d));
+                    self.missing.len() - 1
+                });
+                let mut d = self.missing[at].2.clone();
+                d.span = kind.span;
+                diags.push(d);
+            }
         }
+        settings.shrink_to_fit();
+        Some(Checked {
+            spec,
+            name,
+            retired_kind: retired_kind.map(Box::new),
+            settings,
+            given,
+            span,
+            kind_span: kind.span,
+            allows,
+        })
     }
-    Some(Checked {
-        spec,
-        name,
-        retired_kind,
-        settings,
-        given,
-        span: b.span,
-        kind_span: b.kind.span,
-        allows,
-    })
 }
 
 /// A character that no output language can show as what it is: line breaks and other
@@ -319,40 +331,40 @@ fn allow(a: &Allow, diags: &mut Diagnostics) -> Option<Suppression> {
     }
 }
 
-fn header(spec: &BlockSpec, b: &Block, diags: &mut Diagnostics) -> (Option<Word>, Option<Word>) {
-    let h = &b.header;
+fn header(spec: &BlockSpec, kind: &Ident, h: Vec<Word>, diags: &mut Diagnostics) -> (Option<Word>, Option<Word>) {
     match spec.header {
-        Header::Name => match h.as_slice() {
-            [w] => (Some(w.clone()), None),
-            [] => {
-                let example = if spec.kind == "organization" {
-                    "\"Contoso\""
-                } else {
-                    "my_name"
-                };
-                diags.push(
-                    Diag::new(Code::BadHeader, b.kind.span, format!("`{}` needs a name", spec.kind))
-                        .label("name missing after this")
-                        .help(format!("write `{} {example} {{ … }}`", spec.kind)),
-                );
-                (None, None)
+        Header::Name => {
+            match h.as_slice() {
+                [] => {
+                    let example = if spec.kind == "organization" {
+                        "\"Contoso\""
+                    } else {
+                        "my_name"
+                    };
+                    diags.push(
+                        Diag::new(Code::BadHeader, kind.span, format!("`{}` needs a name", spec.kind))
+                            .label("name missing after this")
+                            .help(format!("write `{} {example} {{ … }}`", spec.kind)),
+                    );
+                }
+                [_] => {}
+                [_, rest @ ..] => {
+                    let last = rest.last().expect("non-empty").span;
+                    diags.push(
+                        Diag::new(
+                            Code::BadHeader,
+                            rest[0].span.to(last),
+                            format!("`{}` takes one name, found {}", spec.kind, h.len()),
+                        )
+                        .label("extra words")
+                        .help("quote a name that contains spaces: \"From ONE Mail\""),
+                    );
+                }
             }
-            [w, rest @ ..] => {
-                let last = rest.last().expect("non-empty").span;
-                diags.push(
-                    Diag::new(
-                        Code::BadHeader,
-                        rest[0].span.to(last),
-                        format!("`{}` takes one name, found {}", spec.kind, h.len()),
-                    )
-                    .label("extra words")
-                    .help("quote a name that contains spaces: \"From ONE Mail\""),
-                );
-                (Some(w.clone()), None)
-            }
-        },
-        Header::Retire => match h.as_slice() {
-            [k, n] if !k.quoted => {
+            (h.into_iter().next(), None)
+        }
+        Header::Retire => match <[Word; 2]>::try_from(h) {
+            Ok([k, n]) if !k.quoted => {
                 if !schema::RETIRABLE.contains(&k.text.as_str()) {
                     let mut d = Diag::new(Code::BadHeader, k.span, format!("cannot retire a `{}`", k.text))
                         .label("not retirable");
@@ -361,27 +373,36 @@ fn header(spec: &BlockSpec, b: &Block, diags: &mut Diagnostics) -> (Option<Word>
                         None => d.help(format!("`retire` takes {}", schema::words_list(schema::RETIRABLE))),
                     };
                     diags.push(d);
-                    return (Some(n.clone()), None);
+                    return (Some(n), None);
                 }
-                (Some(n.clone()), Some(k.clone()))
+                (Some(n), Some(k))
             }
-            _ => {
-                let span = h
-                    .first()
-                    .map_or(b.kind.span, |w| w.span.to(h.last().expect("non-empty").span));
-                diags.push(
-                    Diag::new(
-                        Code::BadHeader,
-                        span,
-                        "`retire` needs the kind and the name of what it retires",
-                    )
-                    .label("expected a kind and a quoted name")
-                    .help("write `retire send_connector \"To ISP\" { after = \"…\" }`"),
-                );
+            Ok(two) => {
+                retire_header(kind, &two, diags);
+                (None, None)
+            }
+            Err(h) => {
+                retire_header(kind, &h, diags);
                 (None, None)
             }
         },
     }
+}
+
+/// A `retire` header that is not a bare kind and a name.
+fn retire_header(kind: &Ident, h: &[Word], diags: &mut Diagnostics) {
+    let span = h
+        .first()
+        .map_or(kind.span, |w| w.span.to(h.last().expect("non-empty").span));
+    diags.push(
+        Diag::new(
+            Code::BadHeader,
+            span,
+            "`retire` needs the kind and the name of what it retires",
+        )
+        .label("expected a kind and a quoted name")
+        .help("write `retire send_connector \"To ISP\" { after = \"…\" }`"),
+    );
 }
 
 fn mismatch(v: &Value, ty: &Ty, diags: &mut Diagnostics, help: Option<String>) -> bool {
@@ -741,20 +762,23 @@ fn enum_word(w: &str, words: &'static [&'static str], span: Span, field: &Field,
 
 /// Validates a DNS name (wildcards allowed as the first label).
 pub(crate) fn hostname(h: &str, span: Span, diags: &mut Diagnostics) -> bool {
-    let problem = if h.contains("://") {
+    // One pass over the bytes decides the common case (a million servers have a host name).
+    let path_or_port = h.bytes().any(|b| b == b'/' || b == b':');
+    let problem = if path_or_port && h.contains("://") {
         Some("a URL is not a host name".to_string())
-    } else if h.contains('/') || h.contains(':') {
+    } else if path_or_port {
         Some("a host name has no path or port".to_string())
     } else if h.is_empty() || h.len() > 253 {
         Some("a host name has 1 to 253 characters".to_string())
     } else {
         h.split('.').enumerate().find_map(|(i, l)| {
+            let b = l.as_bytes();
             let ok = (l == "*" && i == 0)
-                || (!l.is_empty()
-                    && l.len() <= 63
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+                || (!b.is_empty()
+                    && b.len() <= 63
+                    && b[0] != b'-'
+                    && b[b.len() - 1] != b'-'
+                    && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-'));
             (!ok).then(|| format!("label `{l}` is not a DNS label"))
         })
     };

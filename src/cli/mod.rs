@@ -369,7 +369,7 @@ fn run_command(cli: &Cli, printer: &Printer) -> u8 {
             }
         }
         Command::Check { paths, deny } => {
-            let compiled = match driver::discover(paths).and_then(|i| driver::compile_all(&i)) {
+            let compiled = match driver::discover(paths).and_then(|i| driver::check_all(&i)) {
                 Ok(c) => c,
                 Err(e) => {
                     printer.fail(&e.to_string());

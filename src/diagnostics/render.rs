@@ -1,7 +1,7 @@
 //! Turning diagnostics into text: miette's graphical report for people, one JSON object
 //! per line for machines.
 
-use super::{Diag, Severity};
+use super::{Diag, Severity, Text};
 use crate::source::{FileId, SourceMap, Span};
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan,
@@ -184,7 +184,7 @@ struct Report<'a> {
     code: String,
     message: String,
     severity: miette::Severity,
-    help: Option<String>,
+    help: Option<Text>,
     source: Src<'a>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report<'a>>,
@@ -195,21 +195,21 @@ impl<'a> Report<'a> {
         let sources = r.sources;
         let file = diag.span.file;
         let mut labels = vec![LabeledSpan::new_primary_with_span(
-            (!diag.label.is_empty()).then(|| diag.label.clone()),
+            (!diag.label.is_empty()).then(|| diag.label.to_string()),
             to_source_span(diag.span, sources),
         )];
         let mut related = Vec::new();
         for (span, text) in &diag.labels {
             if span.file == file {
                 labels.push(LabeledSpan::new_with_span(
-                    Some(text.clone()),
+                    Some(text.to_string()),
                     to_source_span(*span, sources),
                 ));
             } else {
                 // A place in another file: its own short report, titled by the label.
                 related.push(Report {
                     code: String::new(),
-                    message: text.clone(),
+                    message: text.to_string(),
                     severity: miette::Severity::Advice,
                     help: None,
                     source: r.src(span.file),

@@ -79,7 +79,7 @@ fn location(span: Span, sources: &SourceMap, message: Option<&str>, id: Option<u
 /// One result.
 pub fn result(diag: &Diag, sources: &SourceMap) -> Value {
     let index = Code::ALL.iter().position(|c| *c == diag.code).unwrap_or_default();
-    let mut text = diag.message.clone();
+    let mut text = diag.message.to_string();
     if let Some(help) = &diag.help {
         text.push_str("\nhelp: ");
         text.push_str(help);
@@ -97,7 +97,7 @@ pub fn result(diag: &Diag, sources: &SourceMap) -> Value {
             .labels
             .iter()
             .enumerate()
-            .map(|(i, (span, msg))| location(*span, sources, Some(msg), Some(i + 1)))
+            .map(|(i, (span, msg))| location(*span, sources, Some(msg.as_str()), Some(i + 1)))
             .collect();
     }
     r

@@ -1916,7 +1916,7 @@ impl<'a> Cx<'a> {
                 let (line, _) = sources.line_col(d.span.file, d.span.start);
                 Warning {
                     code: d.code.as_str().to_string(),
-                    message: d.message.clone(),
+                    message: d.message.to_string(),
                     source: format!("{}:{line}", sources.get(d.span.file).name),
                     operations: origins
                         .iter()

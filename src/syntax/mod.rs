@@ -1,6 +1,7 @@
 //! Parsing: text to AST. pest stays inside this module; nothing outside sees a `Pair`.
 
 pub mod ast;
+mod direct;
 pub mod fmt;
 mod parser;
 mod prescan;

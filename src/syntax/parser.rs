@@ -35,6 +35,11 @@ pub fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> File {
     let mut found = Diagnostics::new();
     let mut chunked = true;
     for (start, end) in chunks(text) {
+        // Plain intent is read directly; pest takes every chunk the direct parser leaves.
+        if let Some(direct) = super::direct::items(&text[start..end], start, file) {
+            items.extend(direct);
+            continue;
+        }
         let Ok(mut pairs) = Grammar::parse(Rule::file, &text[start..end]) else {
             chunked = false;
             break;
@@ -370,6 +375,10 @@ impl Cx<'_> {
                 r => unreachable!("grammar: unexpected {r:?} in block"),
             }
         }
+        // Pushing leaves room for four entries; most blocks have fewer, and a large unit
+        // holds hundreds of thousands of blocks until they are validated.
+        header.shrink_to_fit();
+        entries.shrink_to_fit();
         Block {
             kind,
             header,
@@ -965,4 +974,184 @@ fn hint(text: &str, pos: usize) -> Option<String> {
         return Some("settings are separated by line breaks, not `;`".into());
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compares the direct parser with pest on every chunk it accepts; returns how many
+    /// chunks it accepted.
+    fn agree(text: &str) -> usize {
+        let file = FileId(0);
+        let mut bytes = text.as_bytes().to_vec();
+        for c in comments(text, file) {
+            bytes[c.span.start as usize..c.span.end as usize].fill(b' ');
+        }
+        let text = String::from_utf8(bytes).expect("utf-8");
+        let mut pieces = chunks(&text);
+        let starts = item_starts(&text);
+        for (k, &start) in starts.iter().enumerate() {
+            pieces.push((start, starts.get(k + 1).copied().unwrap_or(text.len())));
+        }
+        let mut accepted = 0;
+        for (start, end) in pieces {
+            let Some(direct) = super::super::direct::items(&text[start..end], start, file) else {
+                continue;
+            };
+            accepted += 1;
+            let mut diags = Diagnostics::new();
+            let mut pairs = Grammar::parse(Rule::file, &text[start..end])
+                .unwrap_or_else(|e| panic!("direct parser accepted what pest refuses: {e}\n{}", &text[start..end]));
+            let mut cx = Cx {
+                file,
+                base: start,
+                diags: &mut diags,
+            };
+            let mut items = Vec::new();
+            cx.items(pairs.next().expect("file"), &mut items);
+            assert!(diags.is_empty(), "{}", &text[start..end]);
+            assert_eq!(direct, items, "{}", &text[start..end]);
+        }
+        accepted
+    }
+
+    #[test]
+    fn direct_parser_gives_pests_tree_on_the_repository_intent() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut accepted = 0;
+        for dir in ["examples", "tests", "benches", "fuzz"] {
+            for entry in walkdir::WalkDir::new(root.join(dir)).sort_by_file_name() {
+                let entry = entry.expect("readable");
+                if entry.path().extension().is_some_and(|e| e == "mailsec") {
+                    if let Ok(text) = std::fs::read_to_string(entry.path()) {
+                        accepted += agree(&text);
+                    }
+                }
+            }
+        }
+        assert!(accepted > 100, "only {accepted} chunks were read directly");
+    }
+
+    /// Random blocks built from tokens at the edges of the plain shape.
+    #[test]
+    fn direct_parser_gives_pests_tree_on_random_blocks() {
+        const TOKENS: &[&str] = &[
+            "server",
+            "s0",
+            "include",
+            "allow",
+            "allowed",
+            "true",
+            "false",
+            "true.x",
+            "truex",
+            "_a",
+            "a_b",
+            "a-b",
+            "s0.bench.example",
+            "a..b",
+            "a.b.",
+            "a.-b",
+            "1",
+            "007",
+            "2019",
+            "-1",
+            "1.2.3.4",
+            "10.0.0.0/8",
+            "fe80::1",
+            "abcd",
+            "dead.beef",
+            "30d",
+            "10MiB",
+            "2026-12-01",
+            "\"s\"",
+            "\"a b\"",
+            "\"\\n\"",
+            "\"é\"",
+            "é",
+            "=",
+            "=",
+            "=",
+            ",",
+            ",",
+            "[",
+            "]",
+            "{",
+            "}",
+            "(",
+            ")",
+            ":",
+            "/",
+            ".",
+            " ",
+            " ",
+            "\n",
+            "\t",
+            "\r\n",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut accepted = 0;
+        for round in 0..40_000 {
+            let mut text = String::from("k n {");
+            if round % 2 == 0 {
+                for _ in 0..next(12) {
+                    text.push(' ');
+                    text.push_str(TOKENS[next(TOKENS.len())]);
+                }
+            } else {
+                // Settings whose values are tokens or lists of tokens.
+                let blank = [" ", "", "\n", "\t"];
+                for _ in 0..next(4) {
+                    text.push_str(blank[next(4)]);
+                    text.push('a');
+                    text.push_str(blank[next(4)]);
+                    text.push('=');
+                    text.push_str(blank[next(4)]);
+                    if next(3) == 0 {
+                        text.push('[');
+                        for _ in 0..next(4) {
+                            text.push_str(TOKENS[next(TOKENS.len())]);
+                            text.push_str([",", ", ", " ,", " "][next(4)]);
+                        }
+                        text.push(']');
+                    } else {
+                        text.push_str(TOKENS[next(TOKENS.len())]);
+                    }
+                    text.push_str([" ", ",", "", "\n"][next(4)]);
+                }
+            }
+            text.push_str(if next(8) == 0 { " " } else { " }" });
+            accepted += agree(&text);
+        }
+        assert!(accepted > 1000, "only {accepted} random blocks were read directly");
+    }
+
+    #[test]
+    fn direct_parser_gives_pests_tree_or_leaves_the_text_to_it() {
+        let cases = [
+            "server s0 { fqdn = s0.bench.example }",
+            "server s0 {fqdn=s0.bench.example}\nserver s1 {\n  fqdn = s1.x , roles = [eas, hub_transport,]\n}\n",
+            "x \"A b\" { a = \"t\"b = c d = [ ] e = [[a], \"b\" ,c.d] }",
+            "x y { a = true b = false c = truex d = true.example e = false.x f = trueish.example }",
+            "x y { a = 2019 b = 007 c = 99999999999999999999 d = -1 e = 1.2.3.4 f = 10.0.0.0/8 }",
+            "x y { a = 2019-01-01 b = 30d c = 10MiB d = dead:beef::1 e = abcd f = fe80::1 }",
+            "x y { a = b (c) d = e(f) g = h.i(j) k = _l m = _n.o p = a..b q = a.b. r = a.-b s = a._b }",
+            "x y { a = \"\\n\" b = \"é\" c = é d = a.b:1 e = https://x f = a.b/c g = a.bé }",
+            "include \"x\"\nx y { }",
+            "includes y { } allow { } x y { allow MS0200 \"r\" allowed = 1 }",
+            "x y { z w { } } x y.z { } x { a = { b = c } } x { a = b, , c = d }",
+            "x\ty\r\n{\r\n a\t=\tb\r\n}\r\n",
+            "x y { a = [b c] d = [e,] f = [,] g = [ h , ] }",
+            "x y { a = b} c d { e = \"f\"}",
+        ];
+        let accepted: usize = cases.iter().map(|c| agree(c)).sum();
+        assert!(accepted >= 10, "only {accepted} pieces were read directly");
+    }
 }
