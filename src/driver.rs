@@ -221,6 +221,14 @@ pub fn render_all(
     .collect()
 }
 
+/// `f` over the plan of every unit that has one, on `threads` workers (0: one per core), in
+/// input order. For a consumer that renders and writes a unit's files on the worker, so that
+/// only the units being worked on are held in memory, not the whole estate's output.
+pub fn map_plans<R: Send>(compiled: &[Compiled], threads: usize, f: impl Fn(&Ir) -> R + Sync) -> Vec<R> {
+    let plans: Vec<&Ir> = compiled.iter().filter_map(|c| c.ir.as_ref()).collect();
+    par_map(&plans, threads, |ir| f(ir))
+}
+
 /// `f` over `items` on `threads` scoped workers (0: one per core) taking the next item from
 /// a shared counter; results in item order.
 fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
