@@ -4,6 +4,7 @@
 
 use super::escape::html_pre;
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use std::collections::{HashSet, VecDeque};
 
 /// A GitHub-style heading anchor: lower case, letters, digits, `-`; spaces become `-`.
 pub(crate) fn slug(s: &str) -> String {
@@ -19,23 +20,30 @@ pub(crate) fn slug(s: &str) -> String {
 }
 
 /// Renders the runbook's Markdown as an HTML fragment, with `svg` in place of the Mermaid block.
+/// The events stream from the parser to the writer; only a heading's own events are held
+/// back, to derive its id from its text.
 pub(crate) fn to_html(markdown: &str, svg: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_GFM;
-    let events: Vec<Event> = Parser::new_ext(markdown, options).collect();
-    let mut out: Vec<Event> = Vec::with_capacity(events.len());
-    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut i = 0;
-    while i < events.len() {
-        match &events[i] {
+    let mut parser = Parser::new_ext(markdown, options);
+    let mut held: VecDeque<Event> = VecDeque::new();
+    let mut used: HashSet<String> = HashSet::new();
+    let events = std::iter::from_fn(|| {
+        if let Some(e) = held.pop_front() {
+            return Some(e);
+        }
+        match parser.next()? {
             Event::Start(Tag::Heading { level, .. }) if matches!(level, HeadingLevel::H2 | HeadingLevel::H3) => {
-                // Collect the heading's text to derive its id.
+                // The heading's text gives its id; its events follow the start tag unchanged.
                 let mut text = String::new();
-                let mut j = i + 1;
-                while j < events.len() && !matches!(events[j], Event::End(TagEnd::Heading(_))) {
-                    if let Event::Text(t) | Event::Code(t) = &events[j] {
+                for e in parser.by_ref() {
+                    let end = matches!(e, Event::End(TagEnd::Heading(_)));
+                    if let Event::Text(t) | Event::Code(t) = &e {
                         text.push_str(t);
                     }
-                    j += 1;
+                    held.push_back(e);
+                    if end {
+                        break;
+                    }
                 }
                 let base = slug(&text);
                 let mut id = base.clone();
@@ -45,37 +53,32 @@ pub(crate) fn to_html(markdown: &str, svg: &str) -> String {
                     n += 1;
                 }
                 used.insert(id.clone());
-                out.push(Event::Start(Tag::Heading {
-                    level: *level,
+                Some(Event::Start(Tag::Heading {
+                    level,
                     id: Some(CowStr::from(id)),
                     classes: Vec::new(),
                     attrs: Vec::new(),
-                }));
-                i += 1;
+                }))
             }
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang))) if lang.as_ref() == "mermaid" => {
                 let mut source = String::new();
-                let mut j = i + 1;
-                while j < events.len() && !matches!(events[j], Event::End(TagEnd::CodeBlock)) {
-                    if let Event::Text(t) = &events[j] {
-                        source.push_str(t);
+                for e in parser.by_ref() {
+                    match e {
+                        Event::End(TagEnd::CodeBlock) => break,
+                        Event::Text(t) => source.push_str(&t),
+                        _ => {}
                     }
-                    j += 1;
                 }
                 let html = format!(
                     "<figure class=\"diagram\">{svg}</figure>\n<details class=\"mermaid-source\"><summary>Mermaid source of the diagram</summary>\n<pre><code class=\"language-mermaid\">{}</code></pre>\n</details>\n",
                     html_pre(&source)
                 );
-                out.push(Event::Html(CowStr::from(html)));
-                i = j + 1;
+                Some(Event::Html(CowStr::from(html)))
             }
-            e => {
-                out.push(e.clone());
-                i += 1;
-            }
+            e => Some(e),
         }
-    }
+    });
     let mut html = String::with_capacity(markdown.len() * 2);
-    pulldown_cmark::html::push_html(&mut html, out.into_iter());
+    pulldown_cmark::html::push_html(&mut html, events);
     html
 }

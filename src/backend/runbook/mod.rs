@@ -19,6 +19,7 @@ mod topology;
 use super::{owner, sanitize_component, BackendError, OutputFile, Target};
 use crate::ir::Ir;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 /// Whether this backend is complete.
@@ -89,11 +90,14 @@ fn scripts(script_files: &[OutputFile]) -> Vec<model::Script> {
     script_files
         .iter()
         .map(|f| model::Script {
-            approval_switch: f.path.ends_with(".ps1")
-                && String::from_utf8_lossy(&f.contents).contains("[switch]$Approved"),
+            approval_switch: f.path.ends_with(".ps1") && contains(&f.contents, b"[switch]$Approved"),
             sha256: {
                 use sha2::{Digest, Sha256};
-                Sha256::digest(&f.contents).iter().map(|b| format!("{b:02x}")).collect()
+                let mut hex = String::with_capacity(64);
+                for b in Sha256::digest(&f.contents) {
+                    let _ = write!(hex, "{b:02x}");
+                }
+                hex
             },
             path: f.path.clone(),
             target: f.target,
@@ -101,6 +105,11 @@ fn scripts(script_files: &[OutputFile]) -> Vec<model::Script> {
             operations: f.operations.clone(),
         })
         .collect()
+}
+
+/// Whether `needle` (ASCII) occurs in `haystack`, without decoding it as text first.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Renders the unit's `runbook` artefacts.
