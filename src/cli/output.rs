@@ -14,6 +14,7 @@ use super::{Emit, Printer, EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
 use crate::backend::{OutputFile, Target};
 use crate::driver::{self, Compiled};
 use crate::ir::Ir;
+use crate::source::SourceMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -40,6 +41,14 @@ struct Manifest {
     tool: String,
     format: u32,
     artefacts: Vec<ManifestEntry>,
+}
+
+/// The manifest as written: the same fields as [`Manifest`], its entries borrowed.
+#[derive(Serialize)]
+struct ManifestOut<'a> {
+    tool: &'a str,
+    format: u32,
+    artefacts: Vec<&'a ManifestEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,6 +132,11 @@ pub(super) fn build(printer: &Printer, paths: &[PathBuf], out: &Path, targets: &
         Ok(t) => t,
         Err(code) => return code,
     };
+    // The diagnostics are out and the revisions stamped: the text of the intent files is
+    // not needed any more, and a large estate's is worth freeing before rendering.
+    for c in &mut compiled {
+        c.sources = SourceMap::default();
+    }
     let existing = match existing(out) {
         Ok(e) => e,
         Err(why) => {
@@ -208,10 +222,10 @@ pub(super) fn build(printer: &Printer, paths: &[PathBuf], out: &Path, targets: &
         }
     }
     let files = entries.len() + 1;
-    let mut manifest = serde_json::to_vec_pretty(&Manifest {
-        tool: TOOL.to_string(),
+    let mut manifest = serde_json::to_vec_pretty(&ManifestOut {
+        tool: TOOL,
         format: FORMAT,
-        artefacts: entries.values().cloned().collect(),
+        artefacts: entries.values().collect(),
     })
     .expect("manifest serialises");
     manifest.push(b'\n');
