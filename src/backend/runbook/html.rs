@@ -19,14 +19,59 @@ pub(crate) fn slug(s: &str) -> String {
     out
 }
 
-/// Renders the runbook's Markdown as an HTML fragment, with `svg` in place of the Mermaid block.
-/// The events stream from the parser to the writer; only a heading's own events are held
-/// back, to derive its id from its text.
-pub(crate) fn to_html(markdown: &str, svg: &str) -> String {
+/// Renders the runbook's Markdown as an HTML fragment appended to `html`, with `svg` in place
+/// of the Mermaid block. The parser builds a tree of all it is given (several times the
+/// text), so the Markdown is converted step by step ([`pieces`]); the events stream from
+/// the parser to the writer, and only a heading's own events are held back, to derive its
+/// id from its text.
+pub(crate) fn push_html(html: &mut String, markdown: &str, svg: &str) {
+    let mut used: HashSet<String> = HashSet::new();
+    for piece in pieces(markdown) {
+        push_piece(html, piece, svg, &mut used);
+    }
+}
+
+/// The Markdown cut before each step's `<div class="step"` line, where the runbook template
+/// puts it: at the start of a line after a blank line and outside any fenced code block.
+/// Every block before it is closed there (a line at the margin ends lists and quotes), and
+/// the runbook defines no link references, so each piece converts alone to the same HTML.
+fn pieces(markdown: &str) -> Vec<&str> {
+    let mut cuts = vec![0];
+    let mut fence: Option<(u8, usize)> = None;
+    let mut blank_before = false;
+    let mut at = 0;
+    for line in markdown.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        let text = line.trim_end_matches(['\n', '\r']);
+        let indent = text.len() - text.trim_start_matches(' ').len();
+        let rest = text.trim_start_matches(' ');
+        let run = |c: u8| rest.bytes().take_while(|&b| b == c).count();
+        match fence {
+            Some((c, n)) => {
+                if indent <= 3 && run(c) >= n && rest[run(c)..].trim().is_empty() {
+                    fence = None;
+                }
+            }
+            None => {
+                if indent <= 3 && (run(b'`') >= 3 || run(b'~') >= 3) {
+                    let c = if run(b'`') >= 3 { b'`' } else { b'~' };
+                    fence = Some((c, run(c)));
+                } else if blank_before && start > 0 && text.starts_with("<div class=\"step\" id=\"step-") {
+                    cuts.push(start);
+                }
+            }
+        }
+        blank_before = text.trim().is_empty();
+    }
+    cuts.push(markdown.len());
+    cuts.windows(2).map(|w| &markdown[w[0]..w[1]]).collect()
+}
+
+fn push_piece(html: &mut String, markdown: &str, svg: &str, used: &mut HashSet<String>) {
     let options = Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_GFM;
     let mut parser = Parser::new_ext(markdown, options);
     let mut held: VecDeque<Event> = VecDeque::new();
-    let mut used: HashSet<String> = HashSet::new();
     let events = std::iter::from_fn(|| {
         if let Some(e) = held.pop_front() {
             return Some(e);
@@ -78,7 +123,28 @@ pub(crate) fn to_html(markdown: &str, svg: &str) -> String {
             e => Some(e),
         }
     });
-    let mut html = String::with_capacity(markdown.len() * 2);
-    pulldown_cmark::html::push_html(&mut html, events);
-    html
+    pulldown_cmark::html::push_html(html, events);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_markdown_is_cut_before_steps_outside_code_and_converts_the_same() {
+        let md = "## T\n\n```text\n\n<div class=\"step\" id=\"step-0\">\n```\n\n<div class=\"step\" id=\"step-1\">\n\n#### Step 1\n\n- a\n\n  ```ps\n  b\n  ```\n\n</div>\n\n<div class=\"step\" id=\"step-2\">\n\n## T\n\n> [!NOTE]\n> x\n\n</div>\n";
+        let p = pieces(md);
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert_eq!(p.concat(), md);
+        assert!(p[1].starts_with("<div class=\"step\" id=\"step-1\">"));
+        let mut whole = String::new();
+        push_piece(&mut whole, md, "", &mut HashSet::new());
+        let mut cut = String::new();
+        push_html(&mut cut, md, "");
+        assert_eq!(cut, whole);
+        assert!(
+            cut.contains("id=\"t-1\""),
+            "heading ids stay unique across pieces: {cut}"
+        );
+    }
 }

@@ -25,6 +25,9 @@ use std::sync::OnceLock;
 /// Whether this backend is complete.
 pub(crate) const BUILT: bool = true;
 
+/// Stands for the body while the page template renders.
+const BODY: &str = "\u{0}mailsec-runbook-body\u{0}";
+
 const MARKDOWN: AutoEscape = AutoEscape::Custom("markdown");
 
 fn environment() -> &'static Environment<'static> {
@@ -132,17 +135,27 @@ pub(crate) fn render_with(ir: &Ir, script_files: &[OutputFile]) -> Result<Vec<Ou
         .get_template("runbook.md.j2")
         .and_then(|t| t.render(&view))
         .map_err(bug)?;
-    let body = html::to_html(&markdown, &topology::svg(&graph));
-    let page = env
+    drop(view);
+    // The page is rendered around a marker, and the body converted straight into it: a
+    // large unit's HTML is not held twice.
+    let frame = env
         .get_template("page.html.j2")
         .and_then(|t| {
             t.render(minijinja::context! {
                 title => format!("Runbook: {}", ir.organization.name),
                 unit => ir.unit.clone(),
-                body => Value::from_safe_string(body),
+                body => Value::from_safe_string(BODY.to_string()),
             })
         })
         .map_err(bug)?;
+    // The last marker: nothing from the intent follows the body in the template.
+    let (head, tail) = frame
+        .rsplit_once(BODY)
+        .ok_or_else(|| bug("the page template has no body"))?;
+    let mut page = String::with_capacity(head.len() + markdown.len() * 2 + tail.len());
+    page.push_str(head);
+    html::push_html(&mut page, &markdown, &topology::svg(&graph));
+    page.push_str(tail);
     let unit = sanitize_component(&ir.unit);
     // The runbook carries out the steps no script does; the HTML is the same document.
     let manual: Vec<String> = cx
