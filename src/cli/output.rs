@@ -186,7 +186,8 @@ pub(super) fn build(printer: &Printer, paths: &[PathBuf], out: &Path, targets: &
     };
     let mut entries: BTreeMap<String, ManifestEntry> = BTreeMap::new();
     let mut diffs: BTreeMap<String, String> = BTreeMap::new();
-    for unit in driver::map_plans(&compiled, 0, |ir| emit_unit(ir, &targets, emit, &sink)) {
+    let owned = Owned::new(&compiled, &targets, emit);
+    for unit in driver::map_plans_owned(&mut compiled, 0, |ir| emit_unit(&ir, &targets, emit, &sink)) {
         match unit {
             Ok(unit) => {
                 // A path rendered twice keeps its last contents, as it is written last.
@@ -200,7 +201,6 @@ pub(super) fn build(printer: &Printer, paths: &[PathBuf], out: &Path, targets: &
         }
     }
     // The files of other units and targets already in `--out` are carried over unchanged.
-    let owned = Owned::new(&compiled, &targets, emit);
     if let Existing::Output { entries: old, .. } = &existing {
         let mut made = HashSet::new();
         for e in old.iter().filter(|e| !owned.owns(e)) {
