@@ -26,10 +26,21 @@ pub(crate) fn slug(s: &str) -> String {
 /// id from its text.
 pub(crate) fn push_html(html: &mut String, markdown: &str, svg: &str) {
     let mut used: HashSet<String> = HashSet::new();
+    // Pieces are joined up to `PIECE` bytes: a usual runbook converts in one go, a large
+    // one in bounded parts.
+    let (mut from, mut to) = (0, 0);
     for piece in pieces(markdown) {
-        push_piece(html, piece, svg, &mut used);
+        if to > from && to - from + piece.len() > PIECE {
+            push_piece(html, &markdown[from..to], svg, &mut used);
+            from = to;
+        }
+        to += piece.len();
     }
+    push_piece(html, &markdown[from..to], svg, &mut used);
 }
+
+/// The most Markdown converted at once (but a single step may be larger).
+const PIECE: usize = 256 * 1024;
 
 /// The Markdown cut before each step's `<div class="step"` line, where the runbook template
 /// puts it: at the start of a line after a blank line and outside any fenced code block.
@@ -140,8 +151,14 @@ mod tests {
         let mut whole = String::new();
         push_piece(&mut whole, md, "", &mut HashSet::new());
         let mut cut = String::new();
-        push_html(&mut cut, md, "");
+        let mut used = HashSet::new();
+        for piece in p {
+            push_piece(&mut cut, piece, "", &mut used);
+        }
         assert_eq!(cut, whole);
+        let mut joined = String::new();
+        push_html(&mut joined, md, "");
+        assert_eq!(joined, whole);
         assert!(
             cut.contains("id=\"t-1\""),
             "heading ids stay unique across pieces: {cut}"
