@@ -11,6 +11,8 @@
 //! - `mailsec build` (the binary, output written) against the I/O floor: `cat` of every
 //!   input and `cp -r` of the output it wrote;
 //! - the large unit alone: check and lower, and its render;
+//! - the slope: the pipeline over a quarter, a half and all of the estate (time per unit),
+//!   and the large unit at half, once and twice `MAILSEC_BENCH_BIG` (time per line);
 //! - peak memory: this process (`VmHWM`), and `mailsec build` through `/usr/bin/time` when
 //!   it exists.
 //!
@@ -177,6 +179,14 @@ fn stages(input: &Input, targets: &[Target], acc: &mut [Duration]) {
     }
 }
 
+/// The 1-minute load average: a wall-clock figure is only worth its stated conditions.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 fn peak_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -205,10 +215,11 @@ fn main() {
     let targets: Vec<Target> = Target::ALL.into_iter().filter(|t| t.is_built()).collect();
     let inputs = driver::discover(std::slice::from_ref(&estate)).expect("discover");
     println!(
-        "estate: {} units ({n} example copies + 1 large unit of {large_lines} lines), {} files, {:.2} MB of input; {cores} cores; best of {runs} runs",
+        "estate: {} units ({n} example copies + 1 large unit of {large_lines} lines), {} files, {:.2} MB of input; {cores} cores; best of {runs} runs; load average {}",
         n + 1,
         inputs.len(),
-        mb
+        mb,
+        load_average()
     );
 
     // Stages, one thread.
@@ -280,6 +291,58 @@ fn main() {
         check_lower.as_secs_f64() * 1e3,
         render.as_secs_f64() * 1e3
     );
+
+    // The slope: the pipeline over a quarter, a half and all of the estate, and the large
+    // unit at half, once and twice its size. Linear growth keeps the time per unit and per
+    // line flat.
+    println!("slope (in process, {cores} cores, best of {runs}):");
+    let mut sites: Vec<&Path> = inputs
+        .iter()
+        .filter_map(|i| i.path.parent())
+        .filter(|d| !d.starts_with(estate.join("large")))
+        .collect();
+    sites.dedup();
+    for part in [4, 2, 1] {
+        let keep = &sites[..sites.len().div_ceil(part)];
+        let subset: Vec<Input> = inputs
+            .iter()
+            .filter(|i| i.path.parent().is_some_and(|d| keep.contains(&d)))
+            .cloned()
+            .collect();
+        let mut units = 0;
+        let d = best(runs, || {
+            timed(|| {
+                let compiled = driver::compile_all_on(&subset, 0).expect("compile");
+                units = compiled.iter().filter(|c| c.ir.is_some()).count();
+                driver::render_all(&compiled, &targets, 0).expect("render");
+            })
+        });
+        println!(
+            "  {units:>6} units: {:>7.3} s, {:>6.1} µs per unit",
+            d.as_secs_f64(),
+            d.as_secs_f64() * 1e6 / units as f64
+        );
+    }
+    for size in [servers / 2, servers, servers * 2] {
+        let dir = work.path().join(format!("slope-{size}"));
+        let (path, lines) = large_unit(&examples, &dir, size);
+        let input = Input {
+            root: mailsec::check::Root::for_path(&dir).expect("root"),
+            path,
+        };
+        let d = best(runs, || {
+            timed(|| {
+                let c = driver::compile_file(&input).expect("compile");
+                let plan = c.ir.expect("the large unit lowers");
+                backend::render_targets(&plan, &targets).expect("render");
+            })
+        });
+        println!(
+            "  one unit of {lines:>6} lines ({size} servers): {:>7.1} ms, {:>5.2} µs per line",
+            d.as_secs_f64() * 1e3,
+            d.as_secs_f64() * 1e6 / lines as f64
+        );
+    }
 
     // `mailsec build` against the I/O floor.
     let out = work.path().join("out");

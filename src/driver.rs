@@ -251,6 +251,51 @@ pub fn render_all(
     .collect()
 }
 
+/// `f` over the plan of every unit that has one, on `threads` workers (0: one per core), in
+/// input order. For a consumer that renders and writes a unit's files on the worker, so that
+/// only the units being worked on are held in memory, not the whole estate's output.
+pub fn map_plans<R: Send>(compiled: &[Compiled], threads: usize, f: impl Fn(&Ir) -> R + Sync) -> Vec<R> {
+    let plans: Vec<&Ir> = compiled.iter().filter_map(|c| c.ir.as_ref()).collect();
+    par_map(&plans, threads, |ir| f(ir))
+}
+
+/// [`map_plans`] handing each plan over to `f`, which frees it once used; the plans are
+/// taken out of `compiled`. The largest plans (by operations) are taken last, when most
+/// others are freed, so that a build holds the plans not rendered yet plus the files of the
+/// units in progress, never a large unit's files on top of every plan. Results are in input
+/// order whatever the order of work.
+pub fn map_plans_owned<R: Send>(compiled: &mut [Compiled], threads: usize, f: impl Fn(Ir) -> R + Sync) -> Vec<R> {
+    let plans: Vec<Mutex<Option<Ir>>> = compiled
+        .iter_mut()
+        .filter_map(|c| c.ir.take())
+        .map(|ir| Mutex::new(Some(ir)))
+        .collect();
+    let mut order: Vec<(usize, usize)> = plans
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            (
+                p.lock().map_or(0, |p| p.as_ref().map_or(0, |ir| ir.operations.len())),
+                i,
+            )
+        })
+        .collect();
+    order.sort_unstable();
+    let done = par_map(&order, threads, |&(_, i)| {
+        let ir = plans[i]
+            .lock()
+            .expect("no worker panics while holding the lock")
+            .take()
+            .expect("each plan is taken once");
+        f(ir)
+    });
+    let mut results: Vec<Option<R>> = (0..plans.len()).map(|_| None).collect();
+    for ((_, i), r) in order.into_iter().zip(done) {
+        results[i] = Some(r);
+    }
+    results.into_iter().map(|r| r.expect("every plan done")).collect()
+}
+
 /// `f` over `items` on `threads` scoped workers (0: one per core) taking the next item from
 /// a shared counter; results in item order.
 fn par_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {

@@ -46,3 +46,19 @@ fn the_output_does_not_depend_on_the_number_of_threads() {
         }
     }
 }
+
+#[test]
+fn plans_handed_over_come_back_in_input_order_whatever_the_threads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    estate(dir.path(), 2);
+    let inputs = driver::discover(&[dir.path().to_path_buf()]).expect("discover");
+    let compiled = driver::compile_all_on(&inputs, 1).expect("compile");
+    let expected = driver::map_plans(&compiled, 1, |ir| ir.unit.clone());
+    assert!(expected.len() >= 18, "units: {}", expected.len());
+    for threads in [1, 2, 5] {
+        let mut compiled = driver::compile_all_on(&inputs, threads).expect("compile");
+        let got = driver::map_plans_owned(&mut compiled, threads, |ir| ir.unit);
+        assert_eq!(got, expected, "{threads} threads");
+        assert!(compiled.iter().all(|c| c.ir.is_none()), "the plans were handed over");
+    }
+}

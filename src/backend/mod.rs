@@ -100,19 +100,30 @@ pub fn render(target: Target, ir: &Ir) -> Result<Vec<OutputFile>, BackendError> 
 pub fn render_targets(ir: &Ir, targets: &[Target]) -> Result<Vec<OutputFile>, BackendError> {
     let needs_scripts = targets.contains(&Target::Runbook);
     let mut scripts: Option<Vec<OutputFile>> = None;
+    let mut runbook: Option<Vec<OutputFile>> = None;
     if needs_scripts {
         let mut files = exchange::render(ir)?;
         files.extend(iis::render(ir)?);
         files.extend(tmg::render(ir)?);
+        runbook = Some(runbook::render_with(ir, &files)?);
         scripts = Some(files);
     }
     let mut out = Vec::new();
-    for &t in targets {
-        match (t, &scripts) {
+    for (k, &t) in targets.iter().enumerate() {
+        // A target's files move to the output at its last mention, and are copied before.
+        let last = !targets[k + 1..].contains(&t);
+        match (t, &mut scripts) {
+            (Target::Exchange | Target::Iis | Target::Tmg, Some(files)) if last => {
+                out.extend(files.extract_if(.., |f| f.target == t));
+            }
             (Target::Exchange | Target::Iis | Target::Tmg, Some(files)) => {
                 out.extend(files.iter().filter(|f| f.target == t).cloned());
             }
-            (Target::Runbook, Some(files)) => out.extend(runbook::render_with(ir, files)?),
+            (Target::Runbook, Some(_)) => match (&runbook, last) {
+                (Some(_), true) => out.extend(runbook.take().unwrap_or_default()),
+                (Some(files), false) => out.extend(files.iter().cloned()),
+                (None, _) => {}
+            },
             _ => out.extend(render(t, ir)?),
         }
     }

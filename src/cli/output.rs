@@ -1,5 +1,7 @@
-//! `mailsec build`: renders in memory, then either compares with `--out` (`--check`) or
-//! replaces `--out` atomically, so a failed build never leaves half an output behind.
+//! `mailsec build`: renders each unit and, on the worker that rendered it, either compares
+//! its files with `--out` (`--check`) or writes them to a staging directory that then
+//! replaces `--out` atomically, so a failed build never leaves half an output behind. Only
+//! the units in progress are held in memory, not the whole estate's output.
 //!
 //! `--out` is owned: mailsec writes into a directory only when it is absent, empty, or marked
 //! as a mailsec output by its `manifest.json` (`"tool": "mailsec"` and a known format) and
@@ -11,9 +13,11 @@
 use super::{Emit, Printer, EXIT_DRIFT, EXIT_INPUT, EXIT_OK, EXIT_USAGE};
 use crate::backend::{OutputFile, Target};
 use crate::driver::{self, Compiled};
+use crate::ir::Ir;
+use crate::source::SourceMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
@@ -28,7 +32,7 @@ const TOOL: &str = "mailsec";
 /// from any other program's `manifest.json` and is not replaced).
 const FORMAT: u32 = 2;
 
-/// Largest manifest read back from `--out`, and largest artefact carried over from it.
+/// Largest manifest read back from `--out`, and largest artefact compared by `--check`.
 const MAX_READ_BACK: u64 = 256 * 1024 * 1024;
 
 #[derive(Serialize, Deserialize)]
@@ -37,6 +41,14 @@ struct Manifest {
     tool: String,
     format: u32,
     artefacts: Vec<ManifestEntry>,
+}
+
+/// The manifest as written: the same fields as [`Manifest`], its entries borrowed.
+#[derive(Serialize)]
+struct ManifestOut<'a> {
+    tool: &'a str,
+    format: u32,
+    artefacts: Vec<&'a ManifestEntry>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,17 +132,10 @@ pub(super) fn build(printer: &Printer, paths: &[PathBuf], out: &Path, targets: &
         Ok(t) => t,
         Err(code) => return code,
     };
-    let files = match render(&compiled, &targets, emit) {
-        Ok(f) => f,
-        Err(e) => {
-            printer.fail(&e);
-            return EXIT_USAGE;
-        }
-    };
-    let fresh: BTreeMap<String, Vec<u8>> = files.into_iter().collect();
-    if fresh.keys().any(|p| !safe_relative(p)) {
-        printer.fail("internal error: a backend produced an unsafe output path");
-        return EXIT_USAGE;
+    // The diagnostics are out and the revisions stamped: the text of the intent files is
+    // not needed any more, and a large estate's is worth freeing before rendering.
+    for c in &mut compiled {
+        c.sources = SourceMap::default();
     }
     let existing = match existing(out) {
         Ok(e) => e,
@@ -139,25 +144,114 @@ pub(super) fn build(printer: &Printer, paths: &[PathBuf], out: &Path, targets: &
             return EXIT_USAGE;
         }
     };
-    let owned = Owned::new(&compiled, &targets, emit);
-    let tree = match merge(out, &existing, fresh, &compiled, &owned, &targets, emit) {
-        Ok(t) => t,
-        Err(why) => {
-            printer.fail(&why);
-            return EXIT_USAGE;
+    if !check {
+        if let Existing::Output { foreign, .. } = &existing {
+            if !foreign.is_empty() {
+                printer.fail(&format!(
+                    "refusing to replace `{}`: it holds {} that mailsec did not write ({}); move {} out of the output directory or choose another `--out`",
+                    out.display(),
+                    if foreign.len() == 1 { "a file".to_string() } else { format!("{} files", foreign.len()) },
+                    foreign.iter().take(3).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+                        + if foreign.len() > 3 { ", …" } else { "" },
+                    if foreign.len() == 1 { "it" } else { "them" },
+                ));
+                return EXIT_USAGE;
+            }
+        }
+    }
+    // With `--target`, only the selected targets' files are this build's concern: the other
+    // targets' files and the whole-build manifest are left out of the comparison.
+    let names: Vec<&str> = targets.iter().map(|t| t.name()).collect();
+    let in_scope = |p: &str| !narrowed || p.split('/').nth(1).is_some_and(|t| names.contains(&t));
+    // Each unit is rendered, hashed and written (or compared) on the worker that rendered it,
+    // so only the units in progress are in memory. Writing goes to a staging directory next
+    // to `--out`, swapped into place at the end: a failed build leaves `--out` as it was.
+    let staging = if check {
+        None
+    } else {
+        match Staging::new(out) {
+            Ok(s) => Some(s),
+            Err(why) => {
+                printer.fail(&why);
+                return EXIT_USAGE;
+            }
         }
     };
-    if check {
-        // With `--target`, only the selected targets' files are this build's concern: the
-        // other targets' files and the whole-build manifest are left out of the comparison.
-        let names: Vec<&str> = targets.iter().map(|t| t.name()).collect();
-        let in_scope = |p: &str| !narrowed || p.split('/').nth(1).is_some_and(|t| names.contains(&t));
-        return match compare(out, &tree, &in_scope) {
+    let sink = match &staging {
+        Some(s) => Sink::Write(s),
+        None => Sink::Compare {
+            out,
+            in_scope: &in_scope,
+        },
+    };
+    let mut entries: BTreeMap<String, ManifestEntry> = BTreeMap::new();
+    let mut diffs: BTreeMap<String, String> = BTreeMap::new();
+    let owned = Owned::new(&compiled, &targets, emit);
+    for unit in driver::map_plans_owned(&mut compiled, 0, |ir| emit_unit(&ir, &targets, emit, &sink)) {
+        match unit {
+            Ok(unit) => {
+                // A path rendered twice keeps its last contents, as it is written last.
+                entries.extend(unit.entries.into_iter().map(|e| (e.path.clone(), e)));
+                diffs.extend(unit.diffs);
+            }
+            Err(why) => {
+                printer.fail(&why);
+                return EXIT_USAGE;
+            }
+        }
+    }
+    // The files of other units and targets already in `--out` are carried over unchanged.
+    if let Existing::Output { entries: old, .. } = &existing {
+        let mut made = HashSet::new();
+        for e in old.iter().filter(|e| !owned.owns(e)) {
+            if entries.contains_key(&e.path) {
+                continue; // the same path, now produced by this build: the new file wins
+            }
+            let path = out.join(&e.path);
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.is_file() => {}
+                _ => continue, // deleted by hand since: nothing to carry over
+            }
+            if let Some(staging) = &staging {
+                if let Err(why) = staging.carry(&path, &e.path, &mut made) {
+                    printer.fail(&why);
+                    return EXIT_USAGE;
+                }
+            }
+            entries.insert(e.path.clone(), e.clone());
+        }
+    }
+    let files = entries.len() + 1;
+    let mut manifest = serde_json::to_vec_pretty(&ManifestOut {
+        tool: TOOL,
+        format: FORMAT,
+        artefacts: entries.values().collect(),
+    })
+    .expect("manifest serialises");
+    manifest.push(b'\n');
+    let Some(staging) = staging else {
+        let compared = (|| -> io::Result<Vec<String>> {
+            if in_scope(MANIFEST) {
+                if let Some(d) = compare_file(out, MANIFEST, &manifest)? {
+                    diffs.insert(MANIFEST.to_string(), d);
+                }
+            }
+            let mut all: Vec<String> = diffs.into_values().collect();
+            if out.is_dir() {
+                all.extend(
+                    list(out)?
+                        .into_iter()
+                        .filter(|p| in_scope(p) && p != MANIFEST && !entries.contains_key(p))
+                        .map(|p| format!("extra: {p}")),
+                );
+            }
+            Ok(all)
+        })();
+        return match compared {
             Ok(diffs) if diffs.is_empty() => {
                 printer.status(&format!(
-                    "build --check: `{}` is up to date ({} files)",
-                    out.display(),
-                    tree.len()
+                    "build --check: `{}` is up to date ({files} files)",
+                    out.display()
                 ));
                 EXIT_OK
             }
@@ -183,23 +277,14 @@ pub(super) fn build(printer: &Printer, paths: &[PathBuf], out: &Path, targets: &
                 EXIT_USAGE
             }
         };
+    };
+    if let Err(e) = staging.write(MANIFEST, &manifest, &mut HashSet::new()) {
+        printer.fail(&staging.write_error(&e));
+        return EXIT_USAGE;
     }
-    if let Existing::Output { foreign, .. } = &existing {
-        if !foreign.is_empty() {
-            printer.fail(&format!(
-                "refusing to replace `{}`: it holds {} that mailsec did not write ({}); move {} out of the output directory or choose another `--out`",
-                out.display(),
-                if foreign.len() == 1 { "a file".to_string() } else { format!("{} files", foreign.len()) },
-                foreign.iter().take(3).map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
-                    + if foreign.len() > 3 { ", …" } else { "" },
-                if foreign.len() == 1 { "it" } else { "them" },
-            ));
-            return EXIT_USAGE;
-        }
-    }
-    match replace_dir(out, &tree) {
+    match staging.commit() {
         Ok(()) => {
-            printer.status(&format!("wrote {} files to `{}`", tree.len(), out.display()));
+            printer.status(&format!("wrote {files} files to `{}`", out.display()));
             EXIT_OK
         }
         Err(e) => {
@@ -409,49 +494,68 @@ impl Owned {
     }
 }
 
-/// The whole new content of `--out`: the fresh files, the files of other units and targets
-/// carried over from the existing output, and the manifest listing both.
-fn merge(
-    out: &Path,
-    existing: &Existing,
-    fresh: BTreeMap<String, Vec<u8>>,
-    compiled: &[Compiled],
-    owned: &Owned,
-    targets: &[Target],
-    emit: Emit,
-) -> Result<BTreeMap<String, Vec<u8>>, String> {
-    let mut entries: BTreeMap<String, ManifestEntry> = manifest_entries(compiled, &fresh, targets, emit)
-        .into_iter()
-        .map(|e| (e.path.clone(), e))
-        .collect();
-    let mut tree = fresh;
-    if let Existing::Output { entries: old, .. } = existing {
-        for e in old.iter().filter(|e| !owned.owns(e)) {
-            if tree.contains_key(&e.path) {
-                continue; // the same path, now produced by this build: the new file wins
-            }
-            let path = out.join(&e.path);
-            match fs::symlink_metadata(&path) {
-                Ok(m) if m.is_file() => {}
-                _ => continue, // deleted by hand since: nothing to carry over
-            }
-            let bytes =
-                read_limited(&path, MAX_READ_BACK).map_err(|err| format!("cannot read `{}`: {err}", path.display()))?;
-            tree.insert(e.path.clone(), bytes);
-            entries.insert(e.path.clone(), e.clone());
-        }
-    }
-    let mut json = serde_json::to_vec_pretty(&Manifest {
-        tool: TOOL.to_string(),
-        format: FORMAT,
-        artefacts: entries.into_values().collect(),
-    })
-    .expect("manifest serialises");
-    json.push(b'\n');
-    tree.insert(MANIFEST.to_string(), json);
-    Ok(tree)
+/// Where a unit's fresh files go.
+enum Sink<'a> {
+    /// Written below the staging directory.
+    Write(&'a Staging),
+    /// Compared with what `--out` holds, limited to the paths `in_scope` accepts.
+    Compare {
+        out: &'a Path,
+        in_scope: &'a (dyn Fn(&str) -> bool + Sync),
+    },
 }
 
+/// What is left of a unit once its files are written or compared: their manifest entries and
+/// the differences found (by path), not the files.
+struct UnitOutput {
+    entries: Vec<ManifestEntry>,
+    diffs: Vec<(String, String)>,
+}
+
+/// Renders one unit, then writes or compares each file and hashes it for the manifest.
+fn emit_unit(ir: &Ir, targets: &[Target], emit: Emit, sink: &Sink) -> Result<UnitOutput, String> {
+    let files = unit_files(ir, targets, emit)?;
+    if files.iter().any(|(p, _)| !safe_relative(p)) {
+        return Err("internal error: a backend produced an unsafe output path".into());
+    }
+    let mut unit = UnitOutput {
+        entries: Vec::with_capacity(files.len()),
+        diffs: Vec::new(),
+    };
+    let mut made = HashSet::new();
+    for (path, contents) in files {
+        match sink {
+            Sink::Write(staging) => staging
+                .write(&path, &contents, &mut made)
+                .map_err(|e| staging.write_error(&e))?,
+            Sink::Compare { out, in_scope } => {
+                if in_scope(&path) {
+                    let diff = compare_file(out, &path, &contents)
+                        .map_err(|e| format!("cannot read `{}`: {e}", out.display()))?;
+                    unit.diffs.extend(diff.map(|d| (path.clone(), d)));
+                }
+            }
+        }
+        unit.entries.push(manifest_entry(ir, path, &contents, targets, emit));
+    }
+    Ok(unit)
+}
+
+/// The files of one unit, `(path below --out, contents)`.
+fn unit_files(ir: &Ir, targets: &[Target], emit: Emit) -> Result<Vec<(String, Vec<u8>)>, String> {
+    match emit {
+        Emit::Ir => {
+            let mut json = serde_json::to_vec_pretty(ir).map_err(|e| format!("internal error: {e}"))?;
+            json.push(b'\n');
+            Ok(vec![(format!("{}/ir.json", ir.unit), json)])
+        }
+        Emit::Artefacts => Ok(driver::render_unit(ir, targets)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|OutputFile { path, contents, .. }| (path, contents))
+            .collect()),
+    }
+}
 /// Reads at most `limit` bytes of a regular file; larger files are an error.
 fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     // Looked at before opening: opening a FIFO would block until someone writes to it.
@@ -509,73 +613,49 @@ fn select_targets(printer: &Printer, requested: &[Target], emit: Emit) -> Result
     Ok(out)
 }
 
-/// Renders every unit (in parallel for artefacts; the bytes do not depend on the number of
-/// threads) into `(path below --out, contents)`.
+/// Renders every unit (in parallel; the bytes do not depend on the number of threads) into
+/// `(path below --out, contents)`.
 pub(super) fn render(compiled: &[Compiled], targets: &[Target], emit: Emit) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut files = Vec::new();
-    match emit {
-        Emit::Ir => {
-            for ir in compiled.iter().filter_map(|c| c.ir.as_ref()) {
-                let mut json = serde_json::to_vec_pretty(ir).map_err(|e| format!("internal error: {e}"))?;
-                json.push(b'\n');
-                files.push((format!("{}/ir.json", ir.unit), json));
-            }
-        }
-        Emit::Artefacts => {
-            for unit in driver::render_all(compiled, targets, 0).map_err(|e| e.to_string())? {
-                files.extend(
-                    unit.into_iter()
-                        .map(|OutputFile { path, contents, .. }| (path, contents)),
-                );
-            }
-        }
+    for unit in driver::map_plans(compiled, 0, |ir| unit_files(ir, targets, emit)) {
+        files.extend(unit?);
     }
     Ok(files)
 }
 
-/// A manifest entry for every freshly rendered file.
-fn manifest_entries(
-    compiled: &[Compiled],
-    tree: &BTreeMap<String, Vec<u8>>,
-    targets: &[Target],
-    emit: Emit,
-) -> Vec<ManifestEntry> {
-    let irs: BTreeMap<&str, &crate::ir::Ir> = compiled
-        .iter()
-        .filter_map(|c| c.ir.as_ref())
-        .map(|ir| (ir.unit.as_str(), ir))
-        .collect();
-    let mut entries = Vec::new();
-    for (path, contents) in tree {
-        let (unit_dir, rest) = path.split_once('/').unwrap_or(("", path));
-        let Some(ir) = irs.get(unit_dir) else { continue };
-        let first = rest.split('/').next().unwrap_or("");
-        let target = if emit == Emit::Ir {
-            "ir"
-        } else {
-            targets.iter().map(|t| t.name()).find(|t| *t == first).unwrap_or(first)
-        };
-        let host = rest
-            .split('/')
-            .nth(1)
-            .filter(|_| rest.split('/').count() > 2)
-            .filter(|h| ir.hosts.contains_key(*h));
-        entries.push(ManifestEntry {
-            path: path.clone(),
-            unit: ir.unit.clone(),
-            target: target.to_string(),
-            host: host.map(str::to_string),
-            sha256: hex(&Sha256::digest(contents)),
-            sources: ir.sources.clone(),
-        });
+/// The manifest entry of a freshly rendered file of the unit `ir`.
+fn manifest_entry(ir: &Ir, path: String, contents: &[u8], targets: &[Target], emit: Emit) -> ManifestEntry {
+    let rest = path.split_once('/').map_or(path.as_str(), |(_, rest)| rest);
+    let first = rest.split('/').next().unwrap_or("");
+    let target = if emit == Emit::Ir {
+        "ir"
+    } else {
+        targets.iter().map(|t| t.name()).find(|t| *t == first).unwrap_or(first)
+    };
+    let host = rest
+        .split('/')
+        .nth(1)
+        .filter(|_| rest.split('/').count() > 2)
+        .filter(|h| ir.hosts.contains_key(*h));
+    ManifestEntry {
+        unit: ir.unit.clone(),
+        target: target.to_string(),
+        host: host.map(str::to_string),
+        sha256: hex(&Sha256::digest(contents)),
+        sources: ir.sources.clone(),
+        path,
     }
-    entries
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
 }
-
 fn safe_relative(p: &str) -> bool {
     let path = Path::new(p);
     !p.is_empty() && !p.contains('\\') && path.components().all(|c| matches!(c, Component::Normal(_)))
@@ -594,37 +674,26 @@ fn same_text(have: &[u8], want: &[u8]) -> bool {
     have == want || lf(have).eq(lf(want))
 }
 
-/// Differences between `out` and the expected tree, as printable text (unified diffs),
-/// limited to the paths `in_scope` accepts.
-fn compare(out: &Path, tree: &BTreeMap<String, Vec<u8>>, in_scope: &dyn Fn(&str) -> bool) -> io::Result<Vec<String>> {
-    let mut diffs = Vec::new();
-    let existing = if out.is_dir() { list(out)? } else { Vec::new() };
-    for (path, want) in tree.iter().filter(|(p, _)| in_scope(p)) {
-        match read_limited(&out.join(path), MAX_READ_BACK) {
-            Ok(have) if same_text(&have, want) => {}
-            Ok(have) => {
-                let (a, b) = (String::from_utf8_lossy(&have), String::from_utf8_lossy(want));
-                let diff = similar::TextDiff::from_lines(a.as_ref(), b.as_ref());
-                diffs.push(
-                    diff.unified_diff()
-                        .context_radius(3)
-                        .header(&format!("a/{path}"), &format!("b/{path}"))
-                        .to_string(),
-                );
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => diffs.push(format!("missing: {path}")),
-            Err(e) if e.kind() == io::ErrorKind::InvalidInput => diffs.push(format!("not a file: {path}")),
-            Err(e) => return Err(e),
+/// How the file `path` below `out` differs from `want`, as printable text (a unified diff,
+/// or a line saying it is missing or not a file); `None` when it is the same.
+fn compare_file(out: &Path, path: &str, want: &[u8]) -> io::Result<Option<String>> {
+    match read_limited(&out.join(path), MAX_READ_BACK) {
+        Ok(have) if same_text(&have, want) => Ok(None),
+        Ok(have) => {
+            let (a, b) = (String::from_utf8_lossy(&have), String::from_utf8_lossy(want));
+            let diff = similar::TextDiff::from_lines(a.as_ref(), b.as_ref());
+            Ok(Some(
+                diff.unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{path}"), &format!("b/{path}"))
+                    .to_string(),
+            ))
         }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Some(format!("missing: {path}"))),
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(Some(format!("not a file: {path}"))),
+        Err(e) => Err(e),
     }
-    for p in existing.into_iter().filter(|p| in_scope(p)) {
-        if !tree.contains_key(&p) {
-            diffs.push(format!("extra: {p}"));
-        }
-    }
-    Ok(diffs)
 }
-
 /// Every entry of `dir` that is not a directory, `/`-separated relative paths, sorted.
 /// Symbolic links and special files count: they are never mailsec's.
 fn list(dir: &Path) -> io::Result<Vec<String>> {
@@ -659,70 +728,124 @@ fn fresh_sibling(parent: &Path, base: &str, kind: &str) -> io::Result<PathBuf> {
     Err(io::Error::other("no free name for a temporary directory"))
 }
 
-/// Writes the tree into a new sibling directory, then swaps it into place. `out` was vetted
-/// by [`existing`]; only directories this function created are ever removed.
-fn replace_dir(out: &Path, tree: &BTreeMap<String, Vec<u8>>) -> Result<(), String> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
-    let base = out
-        .file_name()
-        .map_or_else(|| "out".to_string(), |n| n.to_string_lossy().into_owned());
-    let tmp = fresh_sibling(&parent, &base, "new")
-        .map_err(|e| format!("cannot create a temporary directory next to `{}`: {e}", out.display()))?;
-    let write = || -> io::Result<()> {
-        for (path, contents) in tree {
-            let target = tmp.join(path);
-            if let Some(dir) = target.parent() {
-                fs::create_dir_all(dir)?;
-            }
-            fs::write(target, contents)?;
-        }
-        Ok(())
-    };
-    if let Err(e) = write() {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(format!("cannot write the new output next to `{}`: {e}", out.display()));
-    }
-    let had_old = fs::symlink_metadata(out).is_ok();
-    // The old output moves into a fresh directory of its own (not onto a name that might
-    // exist), and is deleted only once the new one is in place.
-    let aside = if had_old {
-        let aside = match fresh_sibling(&parent, &base, "old") {
-            Ok(a) => a,
-            Err(e) => {
-                let _ = fs::remove_dir_all(&tmp);
-                return Err(format!(
-                    "cannot create a temporary directory next to `{}`: {e}",
-                    out.display()
-                ));
-            }
-        };
-        if let Err(e) = fs::rename(out, aside.join("old")) {
-            let _ = fs::remove_dir_all(&tmp);
-            let _ = fs::remove_dir(&aside);
-            return Err(format!("cannot move the old `{}` aside: {e}", out.display()));
-        }
-        Some(aside)
-    } else {
-        None
-    };
-    if let Err(e) = fs::rename(&tmp, out) {
-        if let Some(aside) = &aside {
-            let _ = fs::rename(aside.join("old"), out);
-            let _ = fs::remove_dir(aside);
-        }
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(format!("cannot move the new output into `{}`: {e}", out.display()));
-    }
-    if let Some(aside) = aside {
-        let _ = fs::remove_dir_all(aside);
-    }
-    Ok(())
+/// A new directory next to `--out` that a build writes into, then swaps into place with
+/// [`Staging::commit`]. Dropped without a commit (a failed build), it is removed with
+/// everything in it; `--out` is untouched until the swap. Only directories this build
+/// created are ever removed.
+struct Staging {
+    /// The directory being filled.
+    dir: PathBuf,
+    /// `--out`, which was vetted by [`existing`].
+    out: PathBuf,
+    parent: PathBuf,
+    base: String,
+    committed: bool,
 }
 
+impl Staging {
+    fn new(out: &Path) -> Result<Staging, String> {
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+        let base = out
+            .file_name()
+            .map_or_else(|| "out".to_string(), |n| n.to_string_lossy().into_owned());
+        let dir = fresh_sibling(&parent, &base, "new")
+            .map_err(|e| format!("cannot create a temporary directory next to `{}`: {e}", out.display()))?;
+        Ok(Staging {
+            dir,
+            out: out.to_path_buf(),
+            parent,
+            base,
+            committed: false,
+        })
+    }
+
+    fn write_error(&self, e: &io::Error) -> String {
+        format!("cannot write the new output next to `{}`: {e}", self.out.display())
+    }
+
+    /// Creates the directories above `path` (a safe relative path) that are not in `made`
+    /// yet, each with one call, and records them there.
+    fn parents(&self, path: &str, made: &mut HashSet<String>) -> io::Result<()> {
+        for (i, _) in path.match_indices('/') {
+            let dir = &path[..i];
+            if made.contains(dir) {
+                continue;
+            }
+            match fs::create_dir(self.dir.join(dir)) {
+                Ok(()) => {}
+                // Made by another writer: units write to directories of their own, but the
+                // files carried over land next to the new ones.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+            made.insert(dir.to_string());
+        }
+        Ok(())
+    }
+
+    /// Writes one file (one buffered write), its directories created as needed; a path
+    /// written twice keeps the last contents.
+    fn write(&self, path: &str, contents: &[u8], made: &mut HashSet<String>) -> io::Result<()> {
+        self.parents(path, made)?;
+        fs::write(self.dir.join(path), contents)
+    }
+
+    /// Copies the regular file `from` (in the old output) to `path`, without holding it in memory.
+    fn carry(&self, from: &Path, path: &str, made: &mut HashSet<String>) -> Result<(), String> {
+        let read_error = |e: io::Error| format!("cannot read `{}`: {e}", from.display());
+        let mut src = fs::File::open(from).map_err(read_error)?;
+        if !src.metadata().map_err(read_error)?.is_file() {
+            return Err(read_error(io::Error::other("not a regular file")));
+        }
+        self.parents(path, made).map_err(|e| self.write_error(&e))?;
+        let mut dst = fs::File::create(self.dir.join(path)).map_err(|e| self.write_error(&e))?;
+        io::copy(&mut src, &mut dst).map_err(|e| self.write_error(&e))?;
+        Ok(())
+    }
+
+    /// Swaps the new output into place of `--out`.
+    fn commit(mut self) -> Result<(), String> {
+        let (out, parent, base) = (&self.out, &self.parent, &self.base);
+        let had_old = fs::symlink_metadata(out).is_ok();
+        // The old output moves into a fresh directory of its own (not onto a name that might
+        // exist), and is deleted only once the new one is in place.
+        let aside = if had_old {
+            let aside = fresh_sibling(parent, base, "old")
+                .map_err(|e| format!("cannot create a temporary directory next to `{}`: {e}", out.display()))?;
+            if let Err(e) = fs::rename(out, aside.join("old")) {
+                let _ = fs::remove_dir(&aside);
+                return Err(format!("cannot move the old `{}` aside: {e}", out.display()));
+            }
+            Some(aside)
+        } else {
+            None
+        };
+        if let Err(e) = fs::rename(&self.dir, out) {
+            if let Some(aside) = &aside {
+                let _ = fs::rename(aside.join("old"), out);
+                let _ = fs::remove_dir(aside);
+            }
+            return Err(format!("cannot move the new output into `{}`: {e}", out.display()));
+        }
+        self.committed = true;
+        if let Some(aside) = aside {
+            let _ = fs::remove_dir_all(aside);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -735,9 +858,11 @@ mod tests {
         fs::create_dir(&theirs).unwrap();
         fs::write(theirs.join("keep.txt"), "theirs").unwrap();
         let out = dir.path().join("out");
-        let tree = BTreeMap::from([("u/ir.json".to_string(), b"{}".to_vec())]);
-        replace_dir(&out, &tree).unwrap();
-        replace_dir(&out, &tree).unwrap();
+        for _ in 0..2 {
+            let staging = Staging::new(&out).unwrap();
+            staging.write("u/ir.json", b"{}", &mut HashSet::new()).unwrap();
+            staging.commit().unwrap();
+        }
         assert_eq!(fs::read_to_string(theirs.join("keep.txt")).unwrap(), "theirs");
         assert_eq!(fs::read(out.join("u/ir.json")).unwrap(), b"{}");
         let names: BTreeSet<String> = fs::read_dir(dir.path())
@@ -745,6 +870,27 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names.len(), 2, "no temporary directory left: {names:?}");
+    }
+
+    #[test]
+    fn a_failed_build_removes_its_staging_directory_and_keeps_the_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let staging = Staging::new(&out).unwrap();
+        staging.write("u/ir.json", b"old", &mut HashSet::new()).unwrap();
+        staging.commit().unwrap();
+        let staging = Staging::new(&out).unwrap();
+        let mut made = HashSet::new();
+        staging.write("u/a/b/one.txt", b"1", &mut made).unwrap();
+        staging.write("u/a/b/two.txt", b"2", &mut made).unwrap();
+        assert_eq!(made.len(), 3, "each directory created once: {made:?}");
+        drop(staging);
+        assert_eq!(fs::read(out.join("u/ir.json")).unwrap(), b"old");
+        let names: BTreeSet<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, BTreeSet::from(["out".to_string()]));
     }
 
     #[test]

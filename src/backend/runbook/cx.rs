@@ -17,6 +17,8 @@ pub(crate) struct Cx<'a> {
     numbers: BTreeMap<&'a str, usize>,
     /// Operation id → index in the IR (the first, as a linear search would find).
     by_id: HashMap<&'a str, usize>,
+    /// Operation id → the verification operations that depend on it, in IR order.
+    verifiers: HashMap<&'a str, Vec<usize>>,
 }
 
 impl<'a> Cx<'a> {
@@ -27,14 +29,24 @@ impl<'a> Cx<'a> {
             .map(|(n, (i, _))| (ir.operations[*i].id.as_str(), n + 1))
             .collect();
         let mut by_id = HashMap::with_capacity(ir.operations.len());
+        let mut verifiers: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, o) in ir.operations.iter().enumerate() {
             by_id.entry(o.id.as_str()).or_insert(i);
+            if o.mode == crate::ir::Mode::Verify {
+                for d in &o.depends_on {
+                    let list = verifiers.entry(d.as_str()).or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+            }
         }
         Cx {
             ir,
             order,
             numbers,
             by_id,
+            verifiers,
         }
     }
 
@@ -146,11 +158,10 @@ impl<'a> Cx<'a> {
 
     /// Verification operations that check this one.
     pub(crate) fn verifiers_of(&self, id: &str) -> Vec<&'a Operation> {
-        self.ir
-            .operations
-            .iter()
-            .filter(|o| o.mode == crate::ir::Mode::Verify && o.depends_on.iter().any(|d| d == id))
-            .collect()
+        self.verifiers
+            .get(id)
+            .map(|v| v.iter().map(|&i| &self.ir.operations[i]).collect())
+            .unwrap_or_default()
     }
 
     /// Domain controllers (servers with the role), or the pseudo host.

@@ -19,10 +19,14 @@ mod topology;
 use super::{owner, sanitize_component, BackendError, OutputFile, Target};
 use crate::ir::Ir;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 /// Whether this backend is complete.
 pub(crate) const BUILT: bool = true;
+
+/// Stands for the body while the page template renders.
+const BODY: &str = "\u{0}mailsec-runbook-body\u{0}";
 
 const MARKDOWN: AutoEscape = AutoEscape::Custom("markdown");
 
@@ -89,11 +93,14 @@ fn scripts(script_files: &[OutputFile]) -> Vec<model::Script> {
     script_files
         .iter()
         .map(|f| model::Script {
-            approval_switch: f.path.ends_with(".ps1")
-                && String::from_utf8_lossy(&f.contents).contains("[switch]$Approved"),
+            approval_switch: f.path.ends_with(".ps1") && contains(&f.contents, b"[switch]$Approved"),
             sha256: {
                 use sha2::{Digest, Sha256};
-                Sha256::digest(&f.contents).iter().map(|b| format!("{b:02x}")).collect()
+                let mut hex = String::with_capacity(64);
+                for b in Sha256::digest(&f.contents) {
+                    let _ = write!(hex, "{b:02x}");
+                }
+                hex
             },
             path: f.path.clone(),
             target: f.target,
@@ -101,6 +108,11 @@ fn scripts(script_files: &[OutputFile]) -> Vec<model::Script> {
             operations: f.operations.clone(),
         })
         .collect()
+}
+
+/// Whether `needle` (ASCII) occurs in `haystack`, without decoding it as text first.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Renders the unit's `runbook` artefacts.
@@ -123,17 +135,27 @@ pub(crate) fn render_with(ir: &Ir, script_files: &[OutputFile]) -> Result<Vec<Ou
         .get_template("runbook.md.j2")
         .and_then(|t| t.render(&view))
         .map_err(bug)?;
-    let body = html::to_html(&markdown, &topology::svg(&graph));
-    let page = env
+    drop(view);
+    // The page is rendered around a marker, and the body converted straight into it: a
+    // large unit's HTML is not held twice.
+    let frame = env
         .get_template("page.html.j2")
         .and_then(|t| {
             t.render(minijinja::context! {
                 title => format!("Runbook: {}", ir.organization.name),
                 unit => ir.unit.clone(),
-                body => Value::from_safe_string(body),
+                body => Value::from_safe_string(BODY.to_string()),
             })
         })
         .map_err(bug)?;
+    // The last marker: nothing from the intent follows the body in the template.
+    let (head, tail) = frame
+        .rsplit_once(BODY)
+        .ok_or_else(|| bug("the page template has no body"))?;
+    let mut page = String::with_capacity(head.len() + markdown.len() * 2 + tail.len());
+    page.push_str(head);
+    html::push_html(&mut page, &markdown, &topology::svg(&graph));
+    page.push_str(tail);
     let unit = sanitize_component(&ir.unit);
     // The runbook carries out the steps no script does; the HTML is the same document.
     let manual: Vec<String> = cx

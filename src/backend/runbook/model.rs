@@ -274,6 +274,8 @@ pub(crate) struct ScriptIndex<'s> {
     carried: Vec<HashSet<&'s str>>,
     /// Per script: its runs ([`script_runs`]).
     runs: Vec<Vec<Vec<usize>>>,
+    /// Per script: the step numbers of the operations it carries, in order.
+    steps: Vec<Vec<usize>>,
 }
 
 impl<'s> ScriptIndex<'s> {
@@ -291,14 +293,21 @@ impl<'s> ScriptIndex<'s> {
             }
             carried.push(set);
         }
-        let runs = carried
+        // Each script's operations in runbook order (by step number), without a pass over
+        // every operation of the unit per script.
+        let steps: Vec<Vec<usize>> = carried
             .iter()
             .map(|set| {
-                // The script's operations in runbook order (by step number), without a pass
-                // over every operation of the unit per script.
                 let mut steps: Vec<usize> = set.iter().filter_map(|id| cx.step(id)).collect();
                 steps.sort_unstable();
-                let ops = steps.into_iter().filter_map(|n| cx.op_at(n));
+                steps
+            })
+            .collect();
+        let runs = carried
+            .iter()
+            .zip(&steps)
+            .map(|(set, steps)| {
+                let ops = steps.iter().filter_map(|&n| cx.op_at(n));
                 script_runs(cx, ops, |id| set.contains(id))
             })
             .collect();
@@ -307,6 +316,7 @@ impl<'s> ScriptIndex<'s> {
             by_path,
             carried,
             runs,
+            steps,
         }
     }
 
@@ -406,7 +416,8 @@ fn step_view(
     scripts: &[Script],
     index: &ScriptIndex<'_>,
     warnings: &[Md],
-) -> StepView {
+    content: Content,
+) -> (StepView, Option<Md>) {
     let target = owner(op, cx.ir);
     let Content {
         does,
@@ -414,7 +425,7 @@ fn step_view(
         notes,
         verify,
         rollback,
-    } = content(op, cx);
+    } = content;
     let carrying: Vec<&Script> = index.carrying(scripts, &op.id);
     // The file to run: IIS's `.cmd`, the other targets' `.ps1`; other scripts next to it are
     // its helpers, and configuration fragments are for reference.
@@ -583,17 +594,19 @@ fn step_view(
         let label = if op.mode == Mode::Verify { "Check" } else { "Verify" };
         sections.push(labelled(label, &blocks::render(&verify)));
     }
-    if !rollback.is_empty() {
-        sections.push(labelled("Rollback", &blocks::render(&rollback)));
+    let undo = (!rollback.is_empty()).then(|| blocks::render(&rollback));
+    if let Some(undo) = &undo {
+        sections.push(labelled("Rollback", undo));
     }
-    StepView {
+    let view = StepView {
         number,
         title: md!(IrText(&op.summary)),
         sections: sections
             .into_iter()
             .map(|m| Md::trusted(m.as_str().trim_end().to_string()))
             .collect(),
-    }
+    };
+    (view, undo)
 }
 
 fn purpose(cx: &Cx) -> Vec<Md> {
@@ -885,9 +898,10 @@ fn prerequisites(cx: &Cx) -> Vec<Md> {
     }
     // Files the plan reads or writes, relative to the folder the scripts run from.
     let mut files: Vec<(String, bool)> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut add = |f: &str, arrives: bool| {
         let f = f.replace('/', "\\");
-        if !files.iter().any(|(x, _)| x == &f) {
+        if seen.insert(f.clone()) {
             files.push((f, arrives));
         }
     };
@@ -1203,18 +1217,23 @@ pub(crate) fn build(cx: &Cx, scripts: &[Script], graph: &Graph) -> View {
     }
     let mut phases: Vec<PhaseView> = Vec::new();
     let mut per_host: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    // Each step's rendered rollback, by step, for the rollback section: the content of an
+    // operation is worked out once.
+    let mut undos: Vec<Option<Md>> = Vec::with_capacity(cx.order.len());
     for (n, (i, phase)) in cx.order.iter().enumerate() {
         let op = &ir.operations[*i];
         let number = n + 1;
         per_host.entry(op.host.as_str()).or_default().push(number);
-        let view = step_view(
+        let (view, undo) = step_view(
             cx,
             op,
             number,
             scripts,
             &index,
             by_op.get(op.id.as_str()).map_or(&[], Vec::as_slice),
+            content(op, cx),
         );
+        undos.push(undo);
         match phases.last_mut() {
             Some(p) if p.title == phase.title() => {
                 p.last = view.number;
@@ -1324,28 +1343,22 @@ pub(crate) fn build(cx: &Cx, scripts: &[Script], graph: &Graph) -> View {
     let mut retirement = Vec::new();
     for (n, (i, phase)) in cx.order.iter().enumerate().rev() {
         let op = &ir.operations[*i];
-        let c = content(op, cx);
         if *phase == Phase::Retirement {
             retirement.push(md!(link_to_step(n + 1), ": ", IrText(&op.summary)));
         }
-        if c.rollback.is_empty() {
+        let Some(body) = undos[n].take() else {
             continue;
-        }
+        };
         rollback.push(Undo {
             step: n + 1,
             title: md!(IrText(&op.summary)),
-            body: blocks::render(&c.rollback),
+            body,
         });
     }
     retirement.reverse();
     let mut files: Vec<Md> = Vec::new();
-    for s in scripts {
-        let steps: Vec<Md> = cx
-            .ops()
-            .filter(|o| s.operations.iter().any(|x| x == &o.id))
-            .filter_map(|o| cx.step(&o.id))
-            .map(link_to_step)
-            .collect();
+    for (i, s) in scripts.iter().enumerate() {
+        let steps: Vec<Md> = index.steps[i].iter().copied().map(link_to_step).collect();
         let mut line = md!(C(&s.path), " (", C(s.target.name()));
         if let Some(h) = &s.host {
             line.push(&md!(", ", C(h)));
