@@ -386,6 +386,13 @@ pub fn fuzz_parse(bytes: &[u8]) -> usize {
     diags.len()
 }
 
+/// Fuzz target: the direct parser against the grammar on the same text (panics when they
+/// disagree); see [`crate::syntax::direct_agrees_with_grammar`].
+#[doc(hidden)]
+pub fn fuzz_direct(bytes: &[u8]) -> usize {
+    std::str::from_utf8(bytes).map_or(0, crate::syntax::direct_agrees_with_grammar)
+}
+
 /// Fuzz target: parse and check (a unit is lowered only by [`fuzz_compile`]).
 #[doc(hidden)]
 pub fn fuzz_check(bytes: &[u8]) -> usize {

@@ -4,6 +4,8 @@ pub mod ast;
 mod direct;
 pub mod fmt;
 mod parser;
+#[doc(hidden)]
+pub use parser::direct_agrees_with_grammar;
 mod prescan;
 
 pub use parser::parse;

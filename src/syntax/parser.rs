@@ -976,45 +976,48 @@ fn hint(text: &str, pos: usize) -> Option<String> {
     None
 }
 
+/// Differential check of the direct parser against the grammar: every top-level item of
+/// `text` (and every chunk) that the direct parser accepts must parse with pest, without
+/// diagnostics, to the same tree. Panics on the first disagreement; returns how many pieces
+/// the direct parser accepted. Used by the unit tests and the `direct` fuzz target.
+#[doc(hidden)]
+pub fn direct_agrees_with_grammar(text: &str) -> usize {
+    let file = FileId(0);
+    let mut bytes = text.as_bytes().to_vec();
+    for c in comments(text, file) {
+        bytes[c.span.start as usize..c.span.end as usize].fill(b' ');
+    }
+    let text = String::from_utf8(bytes).expect("utf-8");
+    let mut pieces = chunks(&text);
+    let starts = item_starts(&text);
+    for (k, &start) in starts.iter().enumerate() {
+        pieces.push((start, starts.get(k + 1).copied().unwrap_or(text.len())));
+    }
+    let mut accepted = 0;
+    for (start, end) in pieces {
+        let Some(direct) = super::direct::items(&text[start..end], start, file) else {
+            continue;
+        };
+        accepted += 1;
+        let mut diags = Diagnostics::new();
+        let mut pairs = Grammar::parse(Rule::file, &text[start..end])
+            .unwrap_or_else(|e| panic!("direct parser accepted what pest refuses: {e}\n{}", &text[start..end]));
+        let mut cx = Cx {
+            file,
+            base: start,
+            diags: &mut diags,
+        };
+        let mut items = Vec::new();
+        cx.items(pairs.next().expect("file"), &mut items);
+        assert!(diags.is_empty(), "{}", &text[start..end]);
+        assert_eq!(direct, items, "{}", &text[start..end]);
+    }
+    accepted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Compares the direct parser with pest on every chunk it accepts; returns how many
-    /// chunks it accepted.
-    fn agree(text: &str) -> usize {
-        let file = FileId(0);
-        let mut bytes = text.as_bytes().to_vec();
-        for c in comments(text, file) {
-            bytes[c.span.start as usize..c.span.end as usize].fill(b' ');
-        }
-        let text = String::from_utf8(bytes).expect("utf-8");
-        let mut pieces = chunks(&text);
-        let starts = item_starts(&text);
-        for (k, &start) in starts.iter().enumerate() {
-            pieces.push((start, starts.get(k + 1).copied().unwrap_or(text.len())));
-        }
-        let mut accepted = 0;
-        for (start, end) in pieces {
-            let Some(direct) = super::super::direct::items(&text[start..end], start, file) else {
-                continue;
-            };
-            accepted += 1;
-            let mut diags = Diagnostics::new();
-            let mut pairs = Grammar::parse(Rule::file, &text[start..end])
-                .unwrap_or_else(|e| panic!("direct parser accepted what pest refuses: {e}\n{}", &text[start..end]));
-            let mut cx = Cx {
-                file,
-                base: start,
-                diags: &mut diags,
-            };
-            let mut items = Vec::new();
-            cx.items(pairs.next().expect("file"), &mut items);
-            assert!(diags.is_empty(), "{}", &text[start..end]);
-            assert_eq!(direct, items, "{}", &text[start..end]);
-        }
-        accepted
-    }
 
     #[test]
     fn direct_parser_gives_pests_tree_on_the_repository_intent() {
@@ -1025,7 +1028,7 @@ mod tests {
                 let entry = entry.expect("readable");
                 if entry.path().extension().is_some_and(|e| e == "mailsec") {
                     if let Ok(text) = std::fs::read_to_string(entry.path()) {
-                        accepted += agree(&text);
+                        accepted += direct_agrees_with_grammar(&text);
                     }
                 }
             }
@@ -1128,7 +1131,7 @@ mod tests {
                 }
             }
             text.push_str(if next(8) == 0 { " " } else { " }" });
-            accepted += agree(&text);
+            accepted += direct_agrees_with_grammar(&text);
         }
         assert!(accepted > 1000, "only {accepted} random blocks were read directly");
     }
@@ -1151,7 +1154,7 @@ mod tests {
             "x y { a = [b c] d = [e,] f = [,] g = [ h , ] }",
             "x y { a = b} c d { e = \"f\"}",
         ];
-        let accepted: usize = cases.iter().map(|c| agree(c)).sum();
+        let accepted: usize = cases.iter().map(|c| direct_agrees_with_grammar(c)).sum();
         assert!(accepted >= 10, "only {accepted} pieces were read directly");
     }
 }
