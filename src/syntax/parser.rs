@@ -582,18 +582,18 @@ impl Cx<'_> {
                 Some('n') => out.push('\n'),
                 Some('t') => out.push('\t'),
                 Some('r') => out.push('\r'),
-                Some('u') if body[i + 2..].starts_with('{') => {
-                    let rest = &body[i + 2..];
-                    let close = rest.find('}').expect("grammar: \\u{…} is closed");
-                    let hex = &rest[1..close];
-                    for _ in 0..=close {
+                Some('u') if braced_hex(&body[i + 2..]).is_some() => {
+                    // As the grammar reads it: `{`, one to six hex digits, `}`.
+                    let digits = braced_hex(&body[i + 2..]).unwrap_or_default();
+                    let hex = &body[i + 3..i + 3 + digits];
+                    for _ in 0..digits + 2 {
                         chars.next();
                     }
                     match u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
                         Some(ch) => out.push(ch),
                         None => {
                             let start = span.start as usize + 1 + i;
-                            let esc = Span::new(self.file, start, start + 3 + close);
+                            let esc = Span::new(self.file, start, start + 4 + digits);
                             self.diags.push(
                                 Diag::new(
                                     Code::InvalidLiteral,
@@ -605,6 +605,20 @@ impl Cx<'_> {
                             );
                         }
                     }
+                }
+                Some('u') => {
+                    // `\u` without a well-formed `{hex}` after it: keep the text as written.
+                    let start = span.start as usize + 1 + i;
+                    self.diags.push(
+                        Diag::new(
+                            Code::InvalidLiteral,
+                            Span::new(self.file, start, start + 2),
+                            "malformed `\\u{…}` escape in a string",
+                        )
+                        .label("expected `{`, one to six hex digits and `}` after `\\u`")
+                        .help("write a character by its code point as `\\u{202E}`, or a backslash as `\\\\`"),
+                    );
+                    out.push_str("\\u");
                 }
                 other => {
                     // Unknown escape, typically a Windows path or DOMAIN\\user written with one
@@ -623,6 +637,14 @@ impl Cx<'_> {
         }
         out
     }
+}
+
+/// The number of hex digits of a well-formed `{hex}` (one to six digits, then `}`) at the
+/// start of `rest`, as the grammar's `escape` rule accepts it after `\u`.
+fn braced_hex(rest: &str) -> Option<usize> {
+    let inner = rest.strip_prefix('{')?;
+    let digits = inner.bytes().take_while(u8::is_ascii_hexdigit).count();
+    ((1..=6).contains(&digits) && inner[digits..].starts_with('}')).then_some(digits)
 }
 
 /// Collects `#` comments outside strings.
