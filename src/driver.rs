@@ -46,6 +46,8 @@ pub enum DriverError {
 /// Finds intent files below the given paths (files are taken as they are).
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<Input>, DriverError> {
     let mut out: Vec<Input> = Vec::new();
+    // Each file once, in the order first found: a set, not a scan of the list per file.
+    let mut seen: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     for p in paths {
         let io_err = |source| DriverError::Io {
             path: p.display().to_string(),
@@ -57,22 +59,24 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Input>, DriverError> {
             source,
         })?;
         if meta.is_dir() {
+            // The directory is resolved once; links are not followed below it, so every
+            // file found under the resolved directory has its canonical path already.
+            let dir = p.canonicalize().unwrap_or_else(|_| p.clone());
             let mut found = Vec::new();
-            for entry in walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name() {
+            for entry in walkdir::WalkDir::new(&dir).follow_links(false).sort_by_file_name() {
                 let entry = entry.map_err(|e| DriverError::Io {
                     path: p.display().to_string(),
                     source: e.into(),
                 })?;
                 if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == EXTENSION) {
-                    found.push(entry.path().to_path_buf());
+                    found.push(entry.into_path());
                 }
             }
             if found.is_empty() {
                 return Err(DriverError::Empty(p.display().to_string()));
             }
             for f in found {
-                let f = f.canonicalize().unwrap_or(f);
-                if !out.iter().any(|i| i.path == f) {
+                if seen.insert(f.clone()) {
                     out.push(Input {
                         path: f,
                         root: root.clone(),
@@ -89,7 +93,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<Input>, DriverError> {
                 })?;
             }
             let f = p.canonicalize().unwrap_or_else(|_| p.clone());
-            if !out.iter().any(|i| i.path == f) {
+            if seen.insert(f.clone()) {
                 out.push(Input { path: f, root });
             }
         }
