@@ -34,23 +34,30 @@ pub fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> File {
     let mut items = Vec::new();
     let mut found = Diagnostics::new();
     let mut chunked = true;
-    for (start, end) in chunks(text) {
-        // Plain intent is read directly; pest takes every chunk the direct parser leaves.
+    'chunks: for (start, end) in chunks(text) {
+        // Plain intent is read directly; when a chunk is not all plain, its plain items
+        // still are, and pest takes only the items the direct parser leaves.
         if let Some(direct) = super::direct::items(&text[start..end], start, file) {
             items.extend(direct);
             continue;
         }
-        let Ok(mut pairs) = Grammar::parse(Rule::file, &text[start..end]) else {
-            chunked = false;
-            break;
-        };
-        let top = pairs.next().expect("grammar: `file` yields one pair");
-        let mut cx = Cx {
-            file,
-            base: start,
-            diags: &mut found,
-        };
-        cx.items(top, &mut items);
+        for (start, end) in cut(text, start, end, 1) {
+            if let Some(direct) = super::direct::items(&text[start..end], start, file) {
+                items.extend(direct);
+                continue;
+            }
+            let Ok(mut pairs) = Grammar::parse(Rule::file, &text[start..end]) else {
+                chunked = false;
+                break 'chunks;
+            };
+            let top = pairs.next().expect("grammar: `file` yields one pair");
+            let mut cx = Cx {
+                file,
+                base: start,
+                diags: &mut found,
+            };
+            cx.items(top, &mut items);
+        }
     }
     if chunked {
         diags.extend(found);
@@ -278,16 +285,23 @@ const CHUNK: usize = 64 * 1024;
 /// a top-level block (outside strings; comments are already blanked) once a chunk is at
 /// least [`CHUNK`] long. Unbalanced text simply yields chunks that fail to parse.
 fn chunks(text: &str) -> Vec<(usize, usize)> {
-    let bytes = text.as_bytes();
+    cut(text, 0, text.len(), CHUNK)
+}
+
+/// The range `from..to` of `text` (whole items) cut after each `}` that closes a top-level
+/// block once a piece is at least `min` bytes long; `min` = 1 gives one item a piece (an
+/// `include` goes with the block after it).
+fn cut(text: &str, from: usize, to: usize, min: usize) -> Vec<(usize, usize)> {
+    let bytes = &text.as_bytes()[..to];
     let mut out = Vec::new();
-    let (mut start, mut depth, mut i) = (0usize, 0usize, 0usize);
+    let (mut start, mut depth, mut i) = (from, 0usize, from);
     while i < bytes.len() {
         match bytes[i] {
             b'"' => i = super::prescan::string_end(bytes, i),
             b'{' => depth += 1,
             b'}' => {
                 depth = depth.saturating_sub(1);
-                if depth == 0 && i + 1 - start >= CHUNK {
+                if depth == 0 && i + 1 - start >= min {
                     out.push((start, i + 1));
                     start = i + 1;
                 }
