@@ -467,6 +467,47 @@ fn every_script_has_the_contract_preamble() {
     }
 }
 
+/// The header names the Exchange product exactly when the script calls its cmdlets: a
+/// domain controller's, a SEG's or a TMG server's steps run no Exchange there, and a header
+/// saying "Exchange Server 2010" on a TMG server would send the admin looking for a shell
+/// that is not installed.
+#[test]
+fn the_header_names_exchange_only_where_its_cmdlets_run() {
+    let oracle = oracle();
+    let cmdlets = oracle["cmdlets"].as_object().expect("cmdlets");
+    let (mut with, mut without) = (0, 0);
+    for ir in all_irs() {
+        let tmg = render(Target::Tmg, &ir).unwrap_or_else(|e| panic!("{}: {e}", ir.unit));
+        for f in scripts(&ir).into_iter().chain(tmg) {
+            if !f.path.ends_with(".ps1") {
+                continue;
+            }
+            let src = text(&f);
+            let tree = parse(src);
+            let calls = commands(&tree, src).iter().any(|c| ci_get(cmdlets, &c.name).is_some());
+            let line = format!("# Exchange: {}\n", version(&ir, &f).product());
+            let at = format!("{}/{}", ir.unit, f.path);
+            if calls {
+                assert!(
+                    src.contains(&line),
+                    "{at}: calls Exchange cmdlets, header lacks {line:?}"
+                );
+                with += 1;
+            } else {
+                assert!(
+                    !src.contains("# Exchange:"),
+                    "{at}: runs no Exchange cmdlet, header names Exchange"
+                );
+                without += 1;
+            }
+        }
+    }
+    assert!(
+        with >= 10 && without >= 10,
+        "{with} scripts with Exchange, {without} without"
+    );
+}
+
 #[test]
 fn files_hold_each_exchange_operation_once_in_ir_order() {
     for ir in all_irs() {

@@ -18,8 +18,9 @@ pub(crate) struct Script {
     pub(crate) host_label: String,
     /// NetBIOS computer name the script must run on (declared servers only).
     pub(crate) computer_name: Option<String>,
-    /// Product the cmdlets are checked against.
-    pub(crate) product: &'static str,
+    /// Product the Exchange cmdlets are checked against; none when the script uses none
+    /// (a domain controller's, a SEG's or a TMG server's steps).
+    pub(crate) product: Option<&'static str>,
     /// `NN-slug`.
     pub(crate) step: String,
     /// Phase title.
@@ -717,7 +718,7 @@ pub(crate) fn script(ir: &Ir, host: &Host, phase: Phase, ops: &[&Operation]) -> 
             None => host.id.clone(),
         },
         computer_name,
-        product: version.product(),
+        product: (cx.needs.exchange || cx.needs.online).then(|| version.product()),
         step: format!("{:02}-{}", phase.number(), phase.slug()),
         phase_title: phase.title(),
         sources,
