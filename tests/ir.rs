@@ -1,7 +1,7 @@
 //! Tests: lowering the examples to the IR — every unit lowers, the plan is ordered, ids
 //! are unique, secrets stay references, and the output is deterministic.
 
-use crate::common::{compile_text, example_irs};
+use crate::common::{compile_path, compile_text, copy_examples, example_irs, examples};
 use mailsec::ir::{Action, Gate, Mode, Phase};
 use std::collections::HashSet;
 
@@ -420,4 +420,33 @@ fn a_pool_identity_gets_the_rights_under_its_own_pool_name() {
         })
         .collect();
     assert_eq!(rights, ["IIS AppPool\\ContosoSeg"]);
+}
+
+#[test]
+fn a_retirement_with_approval_and_condition_asks_for_both() {
+    let text = std::fs::read_to_string(examples().join("s1-one-mail.mailsec"))
+        .expect("s1")
+        .replace(
+            "  transition_cost = 20\n",
+            "  transition_cost = 20\n  approval        = \"change CHG-42 approved\"\n",
+        );
+    assert!(text.contains("CHG-42"), "the example's retire block moved");
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_examples(dir.path());
+    let path = dir.path().join("s1-one-mail.mailsec");
+    std::fs::write(&path, text).expect("write");
+    let c = compile_path(&path);
+    let ir = c.ir.as_ref().expect("compiles");
+    let retire = ir
+        .operations
+        .iter()
+        .find(|o| o.phase == Phase::Retirement && o.id.contains("To ISP"))
+        .expect("retirement of To ISP");
+    let Some(Gate::Approval { text }) = &retire.gate else {
+        panic!("{:?}", retire.gate)
+    };
+    assert!(
+        text.contains("CHG-42") && text.contains("ISP service is disconnected"),
+        "{text}"
+    );
 }

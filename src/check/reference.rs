@@ -632,7 +632,7 @@ const KINDS: &[KindDoc] = &[
         settings: &[
             s(
                 "after",
-                "The condition that must hold before the connector is removed, as a sentence; it becomes the operation's approval gate (when `approval` is also given, `approval` is used). A retirement without `after`, `not_before` or `approval` warns (MS0225).",
+                "The condition that must hold before the connector is removed, as a sentence; it becomes the operation's approval gate (with `approval` also given, the gate asks for both). A retirement without `after`, `not_before` or `approval` warns (MS0225).",
                 "no gate of its own",
             ),
             s(

@@ -70,7 +70,12 @@ fn computer_account(fqdn: &str) -> String {
 
 fn gate_of(b: &Checked) -> Option<Gate> {
     let date = b.date("not_before").map(|d| d.to_string());
-    let text = b.text("approval").or_else(|| b.text("after")).map(str::to_string);
+    // A retirement may name both an approval and the condition it waits for; the gate
+    // asks for both, so neither is dropped.
+    let text = match (b.text("approval"), b.text("after")) {
+        (Some(approval), Some(after)) => Some(format!("{approval}; and {after}")),
+        (approval, after) => approval.or(after).map(str::to_string),
+    };
     match (date, text) {
         (Some(date), Some(text)) => Some(Gate::Both { date, text }),
         (Some(date), None) => Some(Gate::NotBefore { date }),
