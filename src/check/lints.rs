@@ -840,6 +840,23 @@ fn workspace_one(unit: &Unit, diags: &mut Diagnostics) {
                 .help(format!("write `{}d`", (secs / 86_400).max(1))),
             );
         }
+        // A renewal period is the Auto Renewal Period of automatic renewal; without it the
+        // period reaches no artefact, and the certificates silently expire instead.
+        if t.has("renewal") && t.bool("auto_renew") != Some(true) {
+            let d = Diag::new(
+                Code::ConflictingSettings,
+                t.span_of("renewal"),
+                "a renewal period without automatic renewal is never used",
+            )
+            .label("the period of automatic renewal");
+            let d = if t.has("auto_renew") {
+                d.with(t.span_of("auto_renew"), "automatic renewal is off here")
+            } else {
+                d.with(t.name_span(), "`auto_renew` is not set here (default `false`)")
+            };
+            diags
+                .push(d.help("write `auto_renew = true` to renew the certificates automatically, or remove `renewal`"));
+        }
         let profiles: Vec<&Checked> = unit
             .of_kind("ws1_profile")
             .filter(|p| p.text("template") == Some(t.name()))

@@ -1144,7 +1144,7 @@ activesync eas_exch01 {
             s("auto_renew", "Renew certificates automatically.", "`false`"),
             s(
                 "renewal",
-                "The Auto Renewal Period of automatic renewal; Workspace ONE counts whole days, so anything else is refused (MS0113).",
+                "The Auto Renewal Period of automatic renewal; Workspace ONE counts whole days, so anything else is refused (MS0113). Without `auto_renew = true` the period would never be used and is refused (MS0104).",
                 "`30d` when `auto_renew = true`",
             ),
             s("revoke_on_unenroll", "Revoke the certificate when the device unenrols.", "`false`"),

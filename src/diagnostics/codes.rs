@@ -209,7 +209,9 @@ with others (a many-to-one `cert_mapping` needs `account`); those are reported h
 a send connector with both `smart_hosts` and `dns_routing = true`; a `transition_cost` on a
 retired receive connector (only send connectors have a cost); S/MIME `mode = cloud` in an
 organization that runs Exchange on premises; a chain whose `client_certificates` hop is not
-on its `path`. Keep the one you mean; the labels show both places.";
+on its `path`; a Workspace ONE template with a `renewal` period but without `auto_renew =
+true` (the period is only used by automatic renewal). Keep the one you mean; the labels show
+both places.";
 
     TypeMismatch = "MS0105", Error, "wrong type of value",
 "The value has the wrong type for the setting: a string where a list is expected, a number
