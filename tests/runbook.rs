@@ -1050,3 +1050,112 @@ fn suppressions_are_listed_with_their_reasons() {
     let (plain, _) = runbook(&s1_with(|t| t));
     assert!(!plain.contains("Suppressed findings"));
 }
+
+/// The lines of each fenced block tagged `lang`, block by block.
+fn code_blocks(md: &str, lang: &str) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut inside = false;
+    for line in md.lines() {
+        let t = line.trim_start();
+        if t.starts_with("```") {
+            inside = !inside && t.trim_start_matches('`') == lang;
+            if inside {
+                out.push(Vec::new());
+            }
+            continue;
+        }
+        if inside {
+            out.last_mut().expect("open block").push(t.to_string());
+        }
+    }
+    out
+}
+
+/// The INF lines a certreq script writes: the single-quoted strings of its `$inf = @(...)`.
+fn script_infs(src: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut lines = src.lines();
+    while let Some(l) = lines.next() {
+        if l.trim() != "$inf = @(" {
+            continue;
+        }
+        let mut inf = Vec::new();
+        for l in lines.by_ref() {
+            let t = l.trim().trim_end_matches(',');
+            if t == ")" {
+                break;
+            }
+            let inner = t
+                .strip_prefix('\'')
+                .and_then(|t| t.strip_suffix('\''))
+                .expect("a quoted INF line");
+            inf.push(inner.replace("''", "'"));
+        }
+        out.push(inf);
+    }
+    out
+}
+
+/// A certificate request made with certreq (a server without Exchange): the runbook's "by
+/// hand" INF is the INF the script writes, line for line, and both carry the key usages the
+/// intent names.
+#[test]
+fn certreq_requests_by_hand_are_the_scripts_requests() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    crate::common::copy_examples(dir.path());
+    let path = dir.path().join("s7-tmg-eas.mailsec");
+    let text = std::fs::read_to_string(&path).expect("s7");
+    let edited = text.replacen(
+        "  eku           = [server_auth]\n",
+        "  eku           = [server_auth, client_auth]\n",
+        1,
+    );
+    assert_ne!(text, edited, "the example's TMG certificate moved");
+    std::fs::write(&path, edited).expect("write");
+    let c = crate::common::compile_path(&path);
+    let edited_ir = c.ir.expect("lowers");
+    let mut compared = 0;
+    for ir in all_irs().iter().chain([&edited_ir]) {
+        let (md, _) = runbook(ir);
+        let blocks = code_blocks(&md, "text");
+        for f in scripts(ir) {
+            let src = String::from_utf8(f.contents.clone()).expect("UTF-8");
+            for inf in script_infs(&src) {
+                assert!(
+                    blocks.contains(&inf),
+                    "{}/{}: the runbook has no block with the script's INF {inf:#?}",
+                    ir.unit,
+                    f.path
+                );
+                compared += 1;
+                if std::ptr::eq(ir, &edited_ir) {
+                    let oids: Vec<&str> = inf.iter().filter_map(|l| l.strip_prefix("OID = ")).collect();
+                    assert_eq!(oids, ["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"], "{}", f.path);
+                }
+            }
+        }
+    }
+    assert!(compared >= 3, "certreq requests compared: {compared}");
+}
+
+/// A subject value with a comma: the runbook's `New-ExchangeCertificate -SubjectName` is
+/// the one the script passes, in CryptoAPI's quoting (a backslash escape would split the
+/// organisation into two attributes).
+#[test]
+fn by_hand_requests_quote_the_subject_as_the_script_does() {
+    let ir = s1_with(|t| {
+        t.replace(
+            "O = \"eHealth Ontario ONE Mail Dev Lab\"",
+            "O = \"eHealth Ontario, Dev Lab\"",
+        )
+    });
+    let want = "-SubjectName 'C=CA, S=ON, O=\"eHealth Ontario, Dev Lab\", CN=123456'";
+    let (md, _) = runbook(&ir);
+    assert!(md.contains(want), "runbook: {want}");
+    let script = scripts(&ir)
+        .into_iter()
+        .find(|f| f.path.ends_with("20-certificates.ps1"))
+        .expect("S1 certificate script");
+    let src = String::from_utf8(script.contents).expect("UTF-8");
+    assert!(src.contains(&want[1..]), "script: {want}");
+}

@@ -1,6 +1,7 @@
 //! Backends: one module per target, each a plain function from the IR to files in memory.
 //! Only the command line writes files, which makes `build --check` a comparison.
 
+mod certreq;
 mod exchange;
 mod iis;
 mod runbook;

@@ -407,8 +407,8 @@ const KINDS: &[KindDoc] = &[
             ),
             sv(
                 "eku",
-                "The extended key usages the certificate is meant for. No check or artefact reads them for a `certificate` at present.",
-                "none",
+                "The extended key usages the certificate is meant for. A request made with certreq (on a server without Exchange, such as a TMG server) carries them in its `[EnhancedKeyUsageExtension]`; `New-ExchangeCertificate` sets its own and does not read them.",
+                "server authentication for a certreq request",
                 &[
                     ("server_auth", "TLS server authentication"),
                     ("client_auth", "TLS client authentication"),

@@ -586,6 +586,7 @@ impl<'a> Cx<'a> {
                     request_file: request_file.clone(),
                     reference: reference.clone(),
                     friendly_name: c.text("friendly_name").map(str::to_string),
+                    eku: c.list("eku"),
                 },
             );
             let issuer_host = issuer

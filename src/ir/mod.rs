@@ -526,6 +526,9 @@ pub enum Action {
         reference: Option<String>,
         /// Friendly name.
         friendly_name: Option<String>,
+        /// Extended key usages the intent names (`certificate.eku`); a certreq request
+        /// carries them (none: server authentication), `New-ExchangeCertificate` sets its own.
+        eku: Vec<String>,
     },
     /// Send the CSR to the issuing party and receive the certificate (out of band).
     SubmitRequest {

@@ -4,7 +4,8 @@
 //! quote each one with `psq` (see `quote.rs`), never here.
 
 use super::oracle::{self, Support};
-use crate::ir::{Action, EasAuth, ExchangeVersion, Gate, Host, HostKind, Ir, Operation, Phase, Store, Subject};
+use crate::backend::certreq::{crypto_dn, inf_lines, InfRequest};
+use crate::ir::{Action, EasAuth, ExchangeVersion, Gate, Host, HostKind, Ir, Operation, Phase, Store};
 use serde::Serialize;
 
 /// One generated script.
@@ -562,28 +563,6 @@ fn runs_exchange(host: &Host) -> bool {
         })
 }
 
-/// A subject as CryptoAPI (`X500DistinguishedName`, certreq) parses it: values holding a
-/// separator or quote are enclosed in double quotes, with `"` doubled. (`Subject::dn()`
-/// escapes with backslashes, RFC 4514 style, which CryptoAPI does not read.)
-pub(crate) fn crypto_dn(subject: &Subject) -> String {
-    subject
-        .parts
-        .iter()
-        .map(|(k, v)| {
-            let special = v.is_empty()
-                || v.starts_with([' ', '#'])
-                || v.ends_with(' ')
-                || v.contains([',', '+', '=', '"', '\\', '<', '>', ';', '\n', '\r']);
-            if special {
-                format!("{k}=\"{}\"", v.replace('"', "\"\""))
-            } else {
-                format!("{k}={v}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A path from the intent, with Windows separators.
 fn win_path(p: &str) -> String {
     p.replace('/', "\\")
@@ -800,6 +779,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             request_file,
             reference,
             friendly_name,
+            eku,
         } => {
             cx.needs.files = true;
             cx.needs.dn = true;
@@ -823,7 +803,14 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     certificate_view(certificate, &server, dn, request_file, &issued, reference.as_deref(), Some(call), Vec::new()),
                 )
             } else {
-                let inf = certreq_inf(&dn, domains, *key_size, *exportable, friendly_name.as_deref());
+                let inf = inf_lines(&InfRequest {
+                    dn: &dn,
+                    domains,
+                    key_size: *key_size,
+                    exportable: *exportable,
+                    friendly_name: friendly_name.as_deref(),
+                    eku,
+                });
                 (
                     "request_certificate_certreq.ps1.j2",
                     certificate_view(certificate, &server, dn, request_file, "", reference.as_deref(), None, inf),
@@ -1551,48 +1538,9 @@ fn connector_fqdn(ir: &Ir, host: &str, certificate: &str) -> (Option<String>, bo
         .unwrap_or((None, false))
 }
 
-/// The certreq INF for a request made without Exchange (e.g. on a TMG server). Values are
-/// INF-quoted (`"` doubled) and kept on one line.
-fn certreq_inf(dn: &str, domains: &[String], key_size: u32, exportable: bool, friendly: Option<&str>) -> Vec<String> {
-    let inf = |s: &str| {
-        s.chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect::<String>()
-            .replace('"', "\"\"")
-    };
-    let mut lines = vec![
-        "[Version]".to_string(),
-        "Signature=\"$Windows NT$\"".to_string(),
-        "[NewRequest]".to_string(),
-        format!("Subject = \"{}\"", inf(dn)),
-        format!("KeyLength = {key_size}"),
-        format!("Exportable = {}", if exportable { "TRUE" } else { "FALSE" }),
-        "MachineKeySet = TRUE".to_string(),
-        "KeySpec = 1".to_string(),
-        "KeyUsage = 0xa0".to_string(),
-        "ProviderName = \"Microsoft RSA SChannel Cryptographic Provider\"".to_string(),
-        "ProviderType = 12".to_string(),
-        "RequestType = PKCS10".to_string(),
-    ];
-    if let Some(f) = friendly {
-        lines.push(format!("FriendlyName = \"{}\"", inf(f)));
-    }
-    lines.push("[EnhancedKeyUsageExtension]".to_string());
-    lines.push("OID = 1.3.6.1.5.5.7.3.1".to_string());
-    if !domains.is_empty() {
-        lines.push("[Extensions]".to_string());
-        lines.push("2.5.29.17 = \"{text}\"".to_string());
-        for d in domains {
-            lines.push(format!("_continue_ = \"dns={}&\"", inf(d)));
-        }
-    }
-    lines
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use indexmap::IndexMap;
 
     #[test]
     fn address_spaces_carry_type_and_cost() {
@@ -1638,16 +1586,5 @@ mod tests {
         assert_eq!(c.params.len(), 1);
         assert!(c.arg("NoSuchParameter", "x").is_err());
         assert!(c.switch("Identity").is_err());
-    }
-
-    #[test]
-    fn crypto_dn_quotes_separators() {
-        let mut parts = IndexMap::new();
-        parts.insert("O".to_string(), "Contoso, \"Inc\"".to_string());
-        parts.insert("CN".to_string(), "mail.contoso.com".to_string());
-        assert_eq!(
-            crypto_dn(&Subject { parts }),
-            "O=\"Contoso, \"\"Inc\"\"\", CN=mail.contoso.com"
-        );
     }
 }

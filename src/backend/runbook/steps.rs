@@ -6,6 +6,7 @@
 use super::blocks::{bat, item, plain, ps as pscmd, run, Block, Item};
 use super::cx::Cx;
 use super::escape::{cmd, md, ps, Ir as IrText, Md, C, N, T};
+use crate::backend::certreq::{crypto_dn, inf_lines, InfRequest};
 use crate::ir::{Action, ClientCerts, EasAuth, ExchangeVersion, HostKind, Operation, Store, Subject};
 
 /// The 64-bit appcmd (the Symantec guide's SysWOW64 copy edits the 32-bit configuration view).
@@ -82,11 +83,6 @@ fn ps_bool(b: bool) -> &'static str {
     }
 }
 
-/// A certificate's subject as a person reads it.
-fn dn(s: &Subject) -> String {
-    s.dn()
-}
-
 /// Builds the content of one step.
 pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
     match &op.action {
@@ -125,6 +121,7 @@ pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
             request_file,
             reference,
             friendly_name,
+            eku,
         } => request(
             op,
             &Request {
@@ -136,6 +133,7 @@ pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
                 request_file: &win(request_file),
                 reference: reference.as_deref(),
                 friendly_name: friendly_name.as_deref(),
+                eku,
             },
             cx,
         ),
@@ -676,10 +674,12 @@ struct Request<'a> {
     request_file: &'a str,
     reference: Option<&'a str>,
     friendly_name: Option<&'a str>,
+    eku: &'a [String],
 }
 
 fn request(op: &Operation, r: &Request, cx: &Cx) -> Content {
-    let subject = dn(r.subject);
+    // The subject as CryptoAPI reads it, as the script passes it.
+    let subject = crypto_dn(r.subject);
     let mut c = Content {
         does: md!(
             "Makes a ",
@@ -733,26 +733,17 @@ fn request(op: &Operation, r: &Request, cx: &Cx) -> Content {
             " bits: never below 2048 (the ONE Mail guide's example uses `-KeySize 1024`, which is too weak). `-DomainName` only satisfies the cmdlet when the CA ignores SANs. The request is written as ASCII: `Out-File` in Windows PowerShell writes UTF-16."
         ));
     } else {
-        let mut inf = format!(
-            "[NewRequest]\nSubject = \"{}\"\nKeyLength = {}\nExportable = {}\nMachineKeySet = TRUE\nRequestType = PKCS10\n",
-            subject.replace('"', "\"\""),
-            r.key_size,
-            if r.exportable { "TRUE" } else { "FALSE" }
-        );
-        if let Some(f) = r.friendly_name {
-            inf.push_str(&format!("FriendlyName = \"{}\"\n", f.replace('"', "\"\"")));
-        }
-        if !r.domains.is_empty() {
-            inf.push_str("\n[Extensions]\n2.5.29.17 = \"{text}\"\n");
-            for d in r.domains {
-                inf.push_str(&format!("_continue_ = \"dns={}&\"\n", d.replace('"', "\"\"")));
-            }
-        }
+        let inf = inf_lines(&InfRequest {
+            dn: &subject,
+            domains: r.domains,
+            key_size: r.key_size,
+            exportable: r.exportable,
+            friendly_name: r.friendly_name,
+            eku: r.eku,
+        })
+        .join("\n");
         c.by_hand = vec![Block::Steps(vec![
-            run(
-                md!("On ", C(&op.host), ", save this as `request.inf`:"),
-                plain(inf.trim_end().to_string()),
-            ),
+            run(md!("On ", C(&op.host), ", save this as `request.inf`:"), plain(inf)),
             run(
                 md!("In an elevated prompt:"),
                 bat(format!("certreq -new request.inf {}", arg(r.request_file))),
@@ -835,7 +826,7 @@ fn submit(
             certificate: cert,
             subject,
             ..
-        } if cert == certificate => Some(dn(subject)),
+        } if cert == certificate => Some(crypto_dn(subject)),
         _ => None,
     });
     let partner = cx.host(&op.host).is_some_and(|h| h.kind == HostKind::Partner);
