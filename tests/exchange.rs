@@ -1091,7 +1091,12 @@ fn version_gated_parameters_follow_the_version() {
     let ir = fixture("exchange-2016");
     let all: String = scripts(&ir).iter().map(|f| text(f).to_string()).collect();
     assert!(all.contains("-TransportRole 'FrontendTransport'"));
-    assert!(all.contains("-TlsCertificateName '<I>"));
+    // The pinned certificate's issuer and subject come from the issued certificate at run
+    // time, never from the intent's subject (its order and escaping are not Windows').
+    assert!(all.contains("$tlsCertificateName = '<I>' + $tlsCertificate.Issuer + '<S>' + $tlsCertificate.Subject"));
+    assert!(all.contains("-TlsCertificateName $tlsCertificateName"));
+    assert!(all.contains("-Actual $connector[0].TlsCertificateName -Expected $tlsCertificateName"));
+    assert!(!all.contains("'<I>CN="), "no literal TlsCertificateName");
     assert!(all.contains("Get-ClientAccessService -Identity $member"));
     assert!(all.contains("-ToSpecificServer 'mbx02.corp.fabrikam.com' -CopyFrom 'mbx01.corp.fabrikam.com'"));
     // Exchange 2010 with S/MIME on premises: refused by the checker (MS0221) before any

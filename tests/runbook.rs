@@ -1159,3 +1159,27 @@ fn by_hand_requests_quote_the_subject_as_the_script_does() {
     let src = String::from_utf8(script.contents).expect("UTF-8");
     assert!(src.contains(&want[1..]), "script: {want}");
 }
+
+/// A send connector pinned to a certificate (Exchange 2013+): by hand as in the script,
+/// TlsCertificateName is built from the installed certificate's own issuer and subject.
+#[test]
+fn pinned_tls_certificate_is_named_from_the_certificate_itself() {
+    let c = crate::common::compile_path(&root().join("tests/fixtures/exchange/exchange-2016.mailsec"));
+    let ir = c.ir.expect("the fixture lowers");
+    let (md, _) = runbook(&ir);
+    let lines = code_lines(&md, "powershell");
+    let lookup = lines
+        .iter()
+        .position(|l| l == "$tls = Get-ExchangeCertificate -Server 'mbx01' -Thumbprint <thumbprint of partner_tls>")
+        .expect("the certificate is looked up");
+    assert!(
+        lines[lookup + 1].starts_with("New-SendConnector -Name 'To Partner'")
+            && lines[lookup + 1].contains(" -TlsCertificateName \"<I>$($tls.Issuer)<S>$($tls.Subject)\""),
+        "{}",
+        lines[lookup + 1]
+    );
+    assert!(
+        !md.contains("<I>CN="),
+        "no TlsCertificateName from the intent's subject"
+    );
+}

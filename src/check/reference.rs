@@ -598,7 +598,7 @@ const KINDS: &[KindDoc] = &[
             s("tls_domain", "The domain the remote certificate must carry (`-TlsDomain`).", "none"),
             s(
                 "tls_certificate",
-                "The certificate the connector presents (`-TlsCertificateName`, built from the issuer's `common_name` and the subject). Needs Exchange 2013 or later (MS0221) and must be installed on every source server (MS0206).",
+                "The certificate the connector presents (`-TlsCertificateName`: the script reads `<I>issuer<S>subject` from the issued certificate at run time, as Exchange compares them with the certificate's own fields). Needs Exchange 2013 or later (MS0221) and must be installed on every source server (MS0206).",
                 "none: Exchange uses the certificate enabled for SMTP",
             ),
             s("cost", "The address-space cost; the lowest cost wins.", "`1`"),

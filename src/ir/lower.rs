@@ -832,15 +832,7 @@ impl<'a> Cx<'a> {
             let require_tls = s.bool("require_tls").unwrap_or(false);
             let ignore_starttls = s.bool("ignore_starttls").unwrap_or(false);
             let source_servers: Vec<String> = sources.iter().map(|x| exchange_name(&self.fqdn(x))).collect();
-            let tls_certificate = s.text("tls_certificate").and_then(|c| self.unit.get(c)).map(|c| {
-                let issuer_cn = c
-                    .text("issuer")
-                    .and_then(|i| self.unit.get(i))
-                    .and_then(|a| a.text("common_name"))
-                    .unwrap_or("")
-                    .to_string();
-                format!("<I>CN={issuer_cn}<S>{}", subject(c).dn())
-            });
+            let tls_certificate = s.text("tls_certificate").map(str::to_string);
             let mut expect = IndexMap::new();
             expect.insert("AddressSpaces".to_string(), s.list("address_spaces").join(", "));
             if !smart_hosts.is_empty() {

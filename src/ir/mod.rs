@@ -626,7 +626,10 @@ pub enum Action {
         tls_auth_level: Option<String>,
         /// TlsDomain.
         tls_domain: Option<String>,
-        /// TlsCertificateName as `<I>issuer<S>subject`, when pinned.
+        /// The certificate the connector presents (TlsCertificateName), when pinned. Its
+        /// `<I>issuer<S>subject` is read from the issued certificate at run time: Exchange
+        /// compares it with the certificate's fields as Windows writes them (full issuer
+        /// DN, order and quoting), which the intent's subject does not give.
         tls_certificate: Option<String>,
         /// Address-space cost.
         cost: u32,

@@ -372,6 +372,9 @@ pub(crate) enum ActionView {
         fqdn_file: Option<String>,
         /// The FQDN the request asked for (used under -WhatIf before the file exists).
         fqdn_requested: String,
+        /// The issued certificate whose issuer and subject are the send connector's
+        /// TlsCertificateName (`$tlsCertificateName`).
+        tls_file: Option<String>,
     },
     /// Cost change of an existing send connector.
     Cost {
@@ -972,6 +975,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     credential: None,
                     fqdn_file,
                     fqdn_requested: fqdn.clone().unwrap_or_default(),
+                    tls_file: None,
                 },
             )
         }
@@ -997,6 +1001,22 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             cx.exchange_shell();
             let spaces: Vec<String> = address_spaces.iter().map(|s| address_space(s, *cost)).collect();
             let routed = !smart_hosts.is_empty();
+            // TlsCertificateName must match the certificate's issuer and subject exactly as
+            // Windows writes them; they are read from the issued certificate at run time.
+            let tls_file = match tls_certificate {
+                Some(c) => Some(
+                    issued_file(cx.ir, c)
+                        .ok_or_else(|| format!("send connector `{name}`: certificate `{c}` is never imported"))?,
+                ),
+                None => None,
+            };
+            if tls_file.is_some() {
+                cx.needs.files = true;
+                cx.needs.issued = true;
+            }
+            let tls_name = tls_file.as_ref().map(|_| PsValue::Var {
+                var: "tlsCertificateName",
+            });
             let mut create = Call::new("New-SendConnector", v);
             create.arg("Name", name.as_str())?.arg("Usage", usage.as_str())?;
             let mut update = Call::new("Set-SendConnector", v);
@@ -1017,7 +1037,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     .arg("SourceTransportServers", source_servers.clone())?
                     .opt("TlsAuthLevel", tls_auth_level.clone())?
                     .opt("TlsDomain", tls_domain.clone())?
-                    .opt("TlsCertificateName", tls_certificate.clone())?
+                    .opt("TlsCertificateName", tls_name.clone())?
                     .opt("Fqdn", fqdn.clone())?
                     .opt("Port", port.map(|p| PsValue::Int(u64::from(p))))?
                     .opt("MaxMessageSize", max_message_size.map(size_literal))?;
@@ -1033,10 +1053,10 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             // Compare only what the update sets (a parameter left out for the version is
             // not compared either).
             for (prop, val) in [
-                ("TlsAuthLevel", tls_auth_level.clone()),
-                ("TlsDomain", tls_domain.clone()),
-                ("TlsCertificateName", tls_certificate.clone()),
-                ("Fqdn", fqdn.clone()),
+                ("TlsAuthLevel", tls_auth_level.clone().map(PsValue::from)),
+                ("TlsDomain", tls_domain.clone().map(PsValue::from)),
+                ("TlsCertificateName", tls_name),
+                ("Fqdn", fqdn.clone().map(PsValue::from)),
             ] {
                 if let (Some(val), true) = (val, update.has(prop)) {
                     compare.push(Compare::new(prop, val));
@@ -1084,6 +1104,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     credential,
                     fqdn_file: None,
                     fqdn_requested: String::new(),
+                    tls_file,
                 },
             )
         }

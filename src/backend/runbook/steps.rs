@@ -1345,7 +1345,12 @@ fn send_connector(op: &Operation, cx: &Cx) -> Content {
         line.push_str(&format!(" -TlsDomain {}", ps(d)));
     }
     if let Some(t) = tls_certificate {
-        line.push_str(&format!(" -TlsCertificateName {}", ps(t)));
+        // Exchange matches the certificate's issuer and subject as Windows writes them.
+        lines.push(format!(
+            "$tls = Get-ExchangeCertificate -Server {} -Thumbprint <thumbprint of {t}>",
+            ps(source_servers.first().map_or("<source server>", String::as_str))
+        ));
+        line.push_str(" -TlsCertificateName \"<I>$($tls.Issuer)<S>$($tls.Subject)\"");
     }
     if let Some(f) = fqdn {
         line.push_str(&format!(" -Fqdn {}", ps(f)));
