@@ -269,6 +269,38 @@ fn every_script_parses_as_powershell() {
     assert!(count >= 40, "expected scripts for every example, got {count}");
 }
 
+/// Every `*-Mailsec*` helper a script calls is defined in that script: each script stands
+/// alone, and a helper left out stops it at its first call (`ErrorActionPreference` Stop),
+/// `-WhatIf` included.
+#[test]
+fn every_helper_a_script_calls_is_defined_in_it() {
+    let mut calls = 0;
+    for ir in all_irs() {
+        let mut files = scripts(&ir);
+        for t in [Target::Iis, Target::Tmg] {
+            files.extend(render(t, &ir).unwrap_or_else(|e| panic!("{}: {e}", ir.unit)));
+        }
+        for f in files.iter().filter(|f| f.path.ends_with(".ps1")) {
+            let src = text(f);
+            let tree = parse(src);
+            for cmd in commands(&tree, src) {
+                if !cmd.name.contains("-Mailsec") {
+                    continue;
+                }
+                assert!(
+                    src.contains(&format!("function {} {{", cmd.name)),
+                    "{}/{} calls {} but does not define it",
+                    ir.unit,
+                    f.path,
+                    cmd.name
+                );
+                calls += 1;
+            }
+        }
+    }
+    assert!(calls >= 100, "helper calls checked: {calls}");
+}
+
 #[test]
 fn cmdlets_and_parameters_exist_in_the_units_version() {
     let oracle = oracle();

@@ -827,7 +827,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
             exportable,
         } => {
             cx.needs.files = true;
-            cx.needs.dn = !runs_exchange(cx.host);
+            cx.needs.dn |= !runs_exchange(cx.host);
             let dn = crypto_dn(subject);
             let mut view = certificate_view(certificate, &server, dn, "", file, None, None, Vec::new());
             if let ActionView::Certificate { exportable: e, .. } = &mut view {
