@@ -811,3 +811,36 @@ fn the_pass_through_diagram_routes_devices_through_tmg() {
     assert!(edge(&tmg01, &seg01), "tmg01 -> seg01");
     assert!(!edge(&devices, &seg01), "no direct devices -> seg01 edge");
 }
+
+/// What the export holds and the script sets agree: every Description of an export is set
+/// to the same text by the host's publishing script, so importing the export and then
+/// running the script changes nothing (a changed rule means a TMG save and reload).
+#[test]
+fn exports_and_scripts_set_the_same_descriptions() {
+    let mut compared = 0;
+    for ir in all_irs() {
+        let files = tmg(&ir);
+        for f in files.iter().filter(|f| f.path.ends_with(".xml")) {
+            let dir = f.path.rsplit_once('/').expect("tmg/<host>/<rule>.xml").0;
+            let script = files
+                .iter()
+                .find(|s| s.path.starts_with(dir) && s.path.ends_with("-publish.ps1"))
+                .unwrap_or_else(|| panic!("{}: no publishing script beside {}", ir.unit, f.path));
+            let src = text(script);
+            let mut els = Vec::new();
+            let root = parse_xml(text(f));
+            root.walk(&mut els);
+            for e in els.iter().filter(|e| e.name == "fpc4:Description") {
+                let set = format!("'Description' '{}'", e.text.replace('\'', "''"));
+                assert!(
+                    src.contains(&set),
+                    "{}/{}: the script never sets {set}",
+                    ir.unit,
+                    f.path
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 3, "descriptions compared: {compared}");
+}

@@ -207,7 +207,7 @@ pub(super) fn render(ir: &Ir, host: &Host, ops: &[&Operation]) -> Result<String,
                 description,
             } => view.passes.push(PassView {
                 name: name.clone(),
-                description: description.clone().unwrap_or_default(),
+                description: super::server_rule_description(description.as_deref()),
                 protocol: protocol.clone(),
                 published_server: published_server.clone(),
                 published_ip: published_ip.clone().unwrap_or_default(),
