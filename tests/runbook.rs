@@ -491,6 +491,15 @@ fn s1_reads_like_the_one_mail_guide_with_its_errors_fixed() {
     let irs = example_irs();
     let ir = unit(&irs, "s1-one-mail");
     let (md, html) = runbook(ir);
+    // Guide 9.0 / sample 5.0: the receive connector answers with the CN of the *issued*
+    // certificate, which the script reads from the file; the check expects that, not the
+    // requested CN.
+    assert!(md.contains("Fqdn             : <CN of the issued one_mail_123456>"));
+    assert!(!md.contains("Fqdn             : 123456"));
+    // Exchange 2010's Get-ExchangeServer has no InternalTransportCertificate: the by-hand
+    // check reads Active Directory, as the script's helper does.
+    assert!(!md.contains(".InternalTransportCertificate"));
+    assert!(md.contains("Properties['msExchServerInternalTLSCert'].Value"));
     let doc = Html::parse_document(&html);
     let steps = steps(&doc);
     let order: Vec<&str> = steps.iter().map(|s| s.op.as_str()).collect();

@@ -83,6 +83,16 @@ fn ps_bool(b: bool) -> &'static str {
     }
 }
 
+/// Prints the thumbprint of a server's internal transport certificate. It is read from
+/// Active Directory (`msExchServerInternalTLSCert`), as the script's helper does: Exchange
+/// 2010's `Get-ExchangeServer` has no `InternalTransportCertificate`.
+fn internal_transport_thumbprint(server: &str) -> String {
+    format!(
+        "$dn = (Get-ExchangeServer -Identity {}).DistinguishedName\n$raw = ([adsi]('LDAP://' + $dn)).Properties['msExchServerInternalTLSCert'].Value\n(New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (,[byte[]]$raw)).Thumbprint",
+        ps(server)
+    )
+}
+
 /// Builds the content of one step.
 pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
     match &op.action {
@@ -1023,10 +1033,7 @@ fn enable(op: &Operation, certificate: &str, subject: &Subject, services: &[Stri
     if smtp {
         steps.push(run(
             md!("Note the internal transport (default SMTP) certificate, which must stay as it is:"),
-            pscmd(format!(
-                "$raw = (Get-ExchangeServer -Identity {}).InternalTransportCertificate\n(New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (,[byte[]]$raw)).Thumbprint",
-                ps(&server)
-            )),
+            pscmd(internal_transport_thumbprint(&server)),
         ));
         steps.push(run(
             md!("Enable it; answer **No** when asked to overwrite the existing default SMTP certificate: the default is the internal transport certificate between Exchange servers, and Exchange 2010 picks the certificate for a connector by the connector's FQDN, not by the default:"),
@@ -1056,14 +1063,13 @@ fn enable(op: &Operation, certificate: &str, subject: &Subject, services: &[Stri
     )
     .expect(md!("`Services` lists ", T(&list)))];
     if smtp {
-        verify.push(run(
-            md!("The internal transport certificate:"),
-            pscmd(format!(
-                "$raw = (Get-ExchangeServer -Identity {}).InternalTransportCertificate\n(New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 -ArgumentList (,[byte[]]$raw)).Thumbprint",
-                ps(&server)
-            )),
-        )
-        .expect(md!("the thumbprint noted before this step")));
+        verify.push(
+            run(
+                md!("The internal transport certificate:"),
+                pscmd(internal_transport_thumbprint(&server)),
+            )
+            .expect(md!("the thumbprint noted before this step")),
+        );
     }
     c.verify = vec![Block::Steps(verify)];
     c.rollback = vec![Block::Steps(if smtp {
@@ -1534,6 +1540,15 @@ fn verify_connector(
     } else {
         "Get-SendConnector"
     };
+    // A receive connector whose FQDN is the issued certificate's CN (read at run time).
+    let fqdn_certificate = cx.ir.operations.iter().find_map(|o| match &o.action {
+        Action::ReceiveConnector {
+            name: n,
+            fqdn_certificate: Some(c),
+            ..
+        } if direction == "receive" && n == name => Some(c.as_str()),
+        _ => None,
+    });
     let props: Vec<&str> = expect.keys().map(String::as_str).collect();
     let mut c = Content {
         does: md!(
@@ -1571,12 +1586,23 @@ fn verify_connector(
                 format!("{{{}}}", spaces.join(", "))
             } else if multi.contains(&k.as_str()) {
                 format!("{{{v}}}")
+            } else if k == "Fqdn" && fqdn_certificate.is_some() {
+                format!("<CN of the issued {}>", fqdn_certificate.unwrap_or_default())
             } else {
                 v.clone()
             };
             (k.as_str(), shown)
         })
         .collect();
+    if let (Some(cert), Some(requested)) = (fqdn_certificate, expect.get("Fqdn")) {
+        c.notes.push(md!(
+            "`Fqdn` is the common name of the certificate issued for ",
+            C(cert),
+            " (requested as ",
+            C(requested),
+            "; the issuer may rewrite it), as the script set it from the issued file: compare it with the `Subject` of that certificate."
+        ));
+    }
     c.verify = vec![Block::Steps(vec![run(
         md!("In the Exchange Management Shell on ", C(&op.host), ":"),
         pscmd(format!(
