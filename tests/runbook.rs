@@ -1192,3 +1192,48 @@ fn pinned_tls_certificate_is_named_from_the_certificate_itself() {
         "no TlsCertificateName from the intent's subject"
     );
 }
+
+/// The by-hand IIS procedure makes the change the script makes: where certificates are
+/// mapped to accounts, the DS mapper of the HTTP.sys binding (configure-iis.ps1) too; and
+/// its commands exist on Windows Server 2008 R2 (no Install-WindowsFeature there).
+#[test]
+fn by_hand_iis_client_certificates_match_the_script() {
+    let mut mapped = 0;
+    for ir in all_irs() {
+        let (md, _) = runbook(&ir);
+        assert!(
+            !md.contains("Install-WindowsFeature"),
+            "{}: a 2012-only cmdlet",
+            ir.unit
+        );
+        let maps = ir.operations.iter().any(|o| {
+            matches!(
+                o.action,
+                Action::IisClientCertificates {
+                    certificate_mapping: true,
+                    ..
+                }
+            )
+        });
+        let scripts = scripts(&ir);
+        let script_sets = scripts
+            .iter()
+            .any(|f| String::from_utf8_lossy(&f.contents).contains("$wanted['dsmapperusage'] = 'enable'"));
+        assert_eq!(
+            maps, script_sets,
+            "{}: the script switches the DS mapper iff certificates are mapped",
+            ir.unit
+        );
+        if maps {
+            let bat = code_lines(&md, "bat");
+            assert!(
+                bat.iter()
+                    .any(|l| l.starts_with("netsh http update sslcert") && l.ends_with("dsmapperusage=enable")),
+                "{}: the runbook's by-hand steps do not switch the DS mapper on",
+                ir.unit
+            );
+            mapped += 1;
+        }
+    }
+    assert!(mapped >= 3, "units mapping certificates: {mapped}");
+}

@@ -2006,13 +2006,16 @@ fn iis_client_certs(op: &Operation, cx: &Cx) -> Content {
         "iisreset /noforce".to_string(),
     ];
     lines.dedup();
-    c.by_hand = vec![Block::Steps(vec![
+    let mut steps = vec![
         run(
             md!("On ", C(&op.host), ", check the role service **Client Certificate Mapping Authentication** is installed:"),
-            pscmd("Get-WindowsFeature Web-Client-Auth   # Install-WindowsFeature Web-Client-Auth if it is not"),
+            // ServerManager's cmdlets exist from Windows Server 2008 R2 (PowerShell 2.0) on;
+            // Install-WindowsFeature only from 2012.
+            pscmd("Import-Module ServerManager\nGet-WindowsFeature Web-Client-Auth   # Add-WindowsFeature Web-Client-Auth if it is not installed"),
         ),
         run(md!("In an elevated command prompt:"), bat(lines.join("\n"))),
-        item(md!(
+    ];
+    steps.push(item(md!(
             "Or in IIS Manager (**inetmgr**): the server > **Authentication** > **Active Directory Client Certificate Authentication** > **Enable**; **Sites** > ",
             C(&loc.replace('/', " > ")),
             " > **Configuration Editor** > `",
@@ -2020,8 +2023,25 @@ fn iis_client_certs(op: &Operation, cx: &Cx) -> Content {
             "` > **enabled** `True` > **Apply**; **SSL Settings**: ",
             Md::trusted(ssl.to_string()),
             " > **Apply**; then the two `uploadReadAheadSize` lines above, and `iisreset /noforce` only if the server-level mapping was off before."
-        )),
-    ])];
+    )));
+    if *certificate_mapping {
+        c.does.push(&md!(
+            " The DS mapper of the site's HTTP.sys SSL binding is switched on too (read first, changed only if it is off, every other field of the binding kept)."
+        ));
+        steps.push(run(
+            md!(
+                "Active Directory mapping works only through the DS mapper of the HTTP.sys SSL binding of the site's https binding (usually `0.0.0.0:443`). Show it and note every field:"
+            ),
+            bat("netsh http show sslcert ipport=0.0.0.0:443"),
+        ));
+        steps.push(run(
+            md!(
+                "If `DS Mapper Usage` is `Disabled`: on Windows Server 2012 and later update it in place with the binding's own certificate hash and application id; Windows Server 2008 R2 has no `update`: delete the binding and add it again with **every** field it showed (revocation, usage check, CTL), plus the DS mapper:"
+            ),
+            bat("netsh http update sslcert ipport=0.0.0.0:443 certhash=<Certificate Hash> appid=<Application ID> dsmapperusage=enable\nREM Windows Server 2008 R2:\nnetsh http delete sslcert ipport=0.0.0.0:443\nnetsh http add sslcert ipport=0.0.0.0:443 certhash=<Certificate Hash> appid=<Application ID> certstorename=MY <the other fields as shown> dsmapperusage=enable"),
+        ));
+    }
+    c.by_hand = vec![Block::Steps(steps)];
     c.notes.push(md!(
         "Run the 64-bit ",
         C(APPCMD),
@@ -2054,6 +2074,17 @@ fn iis_client_certs(op: &Operation, cx: &Cx) -> Content {
             "\"`"
         )),
     ])];
+    if *certificate_mapping {
+        if let Some(Block::Steps(v)) = c.verify.first_mut() {
+            v.push(
+                run(
+                    md!("The HTTP.sys SSL binding:"),
+                    bat("netsh http show sslcert ipport=0.0.0.0:443"),
+                )
+                .expect(md!("`DS Mapper Usage : Enabled`")),
+            );
+        }
+    }
     c.rollback = vec![Block::Steps(vec![run(
         md!("Restore the IIS configuration backup taken before the change, then restart IIS:"),
         bat(format!("{APPCMD} restore backup {}\niisreset", arg(&cx.iis_backup()))),
