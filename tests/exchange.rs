@@ -1301,3 +1301,33 @@ fn s6_roll_script_runs_in_a_lenient_child_scope_with_the_array_name() {
         );
     }
 }
+
+/// Publishing to NTAuth decides by the enterprise store in Active Directory (the
+/// `cACertificate` attribute of `CN=NTAuthCertificates`), not by this computer's NTAuth
+/// cache, which lags behind replication and a policy refresh: a run after a successful
+/// publish must find it published and change nothing.
+#[test]
+fn ntauth_publishing_reads_the_enterprise_store() {
+    let mut publishing = 0;
+    for ir in all_irs() {
+        for f in scripts(&ir) {
+            let src = text(&f);
+            let Some(publish) = src.find("certutil.exe -dspublish -f $caFile NTAuthCA") else {
+                continue;
+            };
+            let at = format!("{}/{}", ir.unit, f.path);
+            let read = src[..publish]
+                .rfind("Properties['cACertificate']")
+                .unwrap_or_else(|| panic!("{at}: publishes without reading the enterprise store"));
+            let decide = src[read..publish]
+                .find("if ($published) {")
+                .unwrap_or_else(|| panic!("{at}: not decided by the store"));
+            assert!(
+                !src[read + decide..publish].contains("Test-Path -LiteralPath $ntauthKey"),
+                "{at}: decided by the local NTAuth cache"
+            );
+            publishing += 1;
+        }
+    }
+    assert!(publishing >= 5, "publishing scripts: {publishing}");
+}
