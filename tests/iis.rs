@@ -1474,3 +1474,49 @@ fn the_ssl_binding_is_read_compared_and_carried_whole() {
     // S7's EAS server behind TMG accepts Kerberos and has no certificate binding to carry.
     assert!(checked >= 7, "companions checked: {checked}");
 }
+
+/// A SEG's `certificate` (S7 TMG→SEG→EAS: TMG passes TLS through, so devices see the SEG's
+/// certificate): the companion binds the issued certificate's thumbprint to the site's HTTP.sys
+/// SSL binding through the same read-compare-carry path, and no other host's binding changes
+/// its certificate.
+#[test]
+fn a_segs_certificate_is_bound_by_the_issued_thumbprint() {
+    let mut bound = 0;
+    for ir in all_irs() {
+        let seg_cert = ir.operations.iter().find_map(|o| match &o.action {
+            mailsec::ir::Action::SegConfig {
+                certificate: Some(c), ..
+            } => Some((o.host.clone(), c.clone())),
+            _ => None,
+        });
+        for f in iis(&ir).iter().filter(|f| f.path.ends_with("configure-iis.ps1")) {
+            let t = text(f);
+            let binds = t.contains("$wanted['certhash'] = $certificateHash");
+            let here = seg_cert
+                .as_ref()
+                .is_some_and(|(h, _)| f.host.as_deref() == Some(h.as_str()));
+            assert_eq!(binds, here, "{}/{}", ir.unit, f.path);
+            if !here {
+                continue;
+            }
+            let (_, cert) = seg_cert.as_ref().expect("seg certificate");
+            assert!(t.contains(&format!("$issuedFile = '{cert}.cer'")), "{}", f.path);
+            assert!(
+                t.contains("[string] $FilesRoot = (Get-Location).ProviderPath"),
+                "{}",
+                f.path
+            );
+            // Found by the issued file's thumbprint, and only bound once installed with its key.
+            let hash = t
+                .find("$certificateHash = $leaf[0].Thumbprint")
+                .expect("thumbprint from the file");
+            let installed = t
+                .find("$_.Thumbprint -eq $certificateHash -and $_.HasPrivateKey")
+                .expect("installed check");
+            let compare = t.find("if ($changes.Count -eq 0) {").expect("comparison");
+            assert!(hash < installed && installed < compare, "{}", f.path);
+            bound += 1;
+        }
+    }
+    assert_eq!(bound, 1, "S7 TMG→SEG→EAS binds its SEG certificate");
+}

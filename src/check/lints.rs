@@ -15,6 +15,7 @@ pub(crate) fn run(unit: &Unit, diags: &mut Diagnostics) {
     smime(unit, diags);
     client_certificates(unit, diags);
     chains(unit, diags);
+    seg_certificates(unit, diags);
     tmg(unit, diags);
     workspace_one(unit, diags);
 }
@@ -682,6 +683,28 @@ fn chains(unit: &Unit, diags: &mut Diagnostics) {
 /// device's TLS, so no IIS block behind it can ever receive the certificate, whatever the
 /// chain's `client_certificates` says. Blocks on a chain hop other than `client_certificates`
 /// are already reported by `chains`.
+/// The certificate a SEG presents must be installed on the SEG's server.
+fn seg_certificates(unit: &Unit, diags: &mut Diagnostics) {
+    for g in unit.of_kind("seg") {
+        let (Some(cert), Some(server)) = (g.text("certificate").and_then(|n| unit.get(n)), g.text("server")) else {
+            continue;
+        };
+        if !cert.list("servers").iter().any(|s| s == server) {
+            diags.push(
+                Diag::new(
+                    Code::CertNotOnServer,
+                    g.span_of("certificate"),
+                    format!("certificate `{}` is not installed on `{server}`", cert.name()),
+                )
+                .label("the SEG presents it")
+                .with(g.span_of("server"), "the SEG runs on this server")
+                .with(cert.span_of("servers"), "the certificate is installed on these")
+                .help(format!("add `{server}` to the certificate's `servers`")),
+            );
+        }
+    }
+}
+
 fn tmg_listeners(unit: &Unit, diags: &mut Diagnostics) {
     for r in unit.of_kind("publishing_rule") {
         let Some(l) = r.text("listener").and_then(|n| unit.get(n)) else {

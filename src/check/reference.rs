@@ -835,6 +835,11 @@ const KINDS: &[KindDoc] = &[
                 "none: no trust steps for client certificates",
             ),
             STRONG_HOST,
+            s(
+                "certificate",
+                "The certificate the SEG presents to devices (the public name when a reverse proxy passes TLS through). It must be installed on the SEG's `server` (MS0206). The IIS script binds it to the HTTP.sys SSL binding of the site's https binding, by the thumbprint of its issued file, keeping every other field of the binding.",
+                "none: the binding keeps the certificate it has",
+            ),
         ],
         example: r#"seg seg_gateway {
   server            = seg01

@@ -418,6 +418,7 @@ pub(crate) const BLOCKS: &[BlockSpec] = &[
             opt("upload_read_ahead", Ty::Size),
             opt("authority", Ty::Ref(&["authority"])),
             opt("strong", Ty::Enum(STRONG_MAPPINGS)),
+            opt("certificate", Ty::Ref(&["certificate"])),
         ],
     },
     BlockSpec {

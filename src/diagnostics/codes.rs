@@ -404,10 +404,11 @@ Mail the FQDN is the reference number, which is the certificate's CN.";
 Exchange picks one implicitly and a renewal can silently switch the certificate the partner
 sees. Enable one; keep the other for IIS or remove it.";
 
-    CertNotOnServer = "MS0206", Error, "certificate not installed on the connector's server",
-"The connector uses a certificate that is not installed on the connector's server. Add the
-server to the certificate's `servers` list (the certificate is exportable, so it can be
-imported on more than one server) or pick another certificate.";
+    CertNotOnServer = "MS0206", Error, "certificate not installed on the server that uses it",
+"A connector or a SEG uses a certificate that is not installed on its server (a connector's
+`tls_certificate` on a source server, a receive connector's `certificate`, a `seg`'s
+`certificate`). Add the server to the certificate's `servers` list (the certificate is
+exportable, so it can be imported on more than one server) or pick another certificate.";
 
     NtAuthMissing = "MS0207", Error, "authority not published to NTAuth",
 "UPN mapping of client certificates and Kerberos protocol transition from a certificate both

@@ -1241,13 +1241,23 @@ impl<'a> Cx<'a> {
             let fqdn = self.fqdn(&server);
             let site = s.text("site").map_or_else(|| self.site_of(&server), str::to_string);
             let identity = s.text("identity").unwrap_or("network_service");
+            let certificate = s.text("certificate").map(str::to_string);
+            let mut needs = vec![format!("rights:{server}")];
+            if let Some(c) = &certificate {
+                needs.push(format!("imported:{c}:{server}"));
+            }
             self.op(
                 format!("seg/{}", s.name()),
                 &server,
                 Phase::ClientAccess,
                 Mode::Scripted,
-                format!("Configure the SEG application pool and its Exchange host on {server}"),
-                &[format!("rights:{server}")],
+                match &certificate {
+                    Some(c) => format!(
+                        "Configure the SEG application pool and its Exchange host on {server}, and bind `{c}` to its https binding"
+                    ),
+                    None => format!("Configure the SEG application pool and its Exchange host on {server}"),
+                },
+                &needs,
                 &[format!("seg:{server}")],
                 Action::SegConfig {
                     name: s.name().to_string(),
@@ -1259,6 +1269,8 @@ impl<'a> Cx<'a> {
                     }
                     .into(),
                     exchange_host: s.text("exchange_host").unwrap_or("").to_string(),
+                    site: site.clone(),
+                    certificate,
                 },
             );
             let auth = eas_auth(s.text("auth"));

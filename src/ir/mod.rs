@@ -793,6 +793,12 @@ pub enum Action {
         identity: String,
         /// Exchange host in web.config.
         exchange_host: String,
+        /// IIS site the SEG runs in.
+        site: String,
+        /// The certificate the SEG presents to devices (`seg.certificate`): bound to the
+        /// HTTP.sys SSL binding of the site's https binding, found by the thumbprint of its
+        /// issued file.
+        certificate: Option<String>,
     },
     /// A TMG web listener.
     TmgListener {

@@ -351,10 +351,14 @@ struct BindingView<'a> {
     negotiate_helps: bool,
     /// The sites whose https bindings are the default list.
     sites: &'a [String],
+    /// The certificate to bind (a SEG's): name and issued file.
+    certificate: Option<&'a str>,
+    certificate_file: Option<&'a str>,
 }
 
-/// The operations the companion carries out: the binding (client certificates) and the
-/// provider lists (Windows authentication); not the application pool of a SEG.
+/// The operations the companion carries out: the binding (client certificates, a SEG's
+/// certificate) and the provider lists (Windows authentication); not the application pool
+/// of a SEG.
 fn helper_ops<'a>(plan: &HostPlan<'a>) -> Vec<&'a Operation> {
     plan.ops
         .iter()
@@ -362,7 +366,12 @@ fn helper_ops<'a>(plan: &HostPlan<'a>) -> Vec<&'a Operation> {
         .filter(|op| {
             matches!(
                 op.action,
-                crate::ir::Action::IisClientCertificates { .. } | crate::ir::Action::IisWindowsAuth { .. }
+                crate::ir::Action::IisClientCertificates { .. }
+                    | crate::ir::Action::IisWindowsAuth { .. }
+                    | crate::ir::Action::SegConfig {
+                        certificate: Some(_),
+                        ..
+                    }
             )
         })
         .collect()
@@ -377,6 +386,9 @@ fn helper(env: &Environment<'_>, ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>
             }
         }
     }
+    if fqdns.is_empty() {
+        fqdns.extend(plan.host.fqdn.as_deref());
+    }
     let view = HelperView {
         host: &plan.host.id,
         unit: &ir.unit,
@@ -388,6 +400,8 @@ fn helper(env: &Environment<'_>, ir: &Ir, plan: &HostPlan<'_>) -> Result<Vec<u8>
             ds_mapper: b.ds_mapper,
             negotiate_helps: b.negotiate_helps,
             sites: &b.sites,
+            certificate: b.certificate.as_ref().map(|(c, _)| c.as_str()),
+            certificate_file: b.certificate.as_ref().map(|(_, f)| f.as_str()),
         }),
         fqdns: fqdns.join(", "),
     };

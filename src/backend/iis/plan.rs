@@ -70,7 +70,7 @@ pub(super) struct AppPool {
 }
 
 /// What the HTTP.sys SSL bindings of the host's sites need (not part of applicationHost.config).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Binding {
     /// `dsmapperusage=enable`: Active Directory mapping of client certificates needs it.
     pub(super) ds_mapper: bool,
@@ -79,6 +79,9 @@ pub(super) struct Binding {
     pub(super) negotiate_helps: bool,
     /// The sites whose https bindings are changed, in the order the operations name them.
     pub(super) sites: Vec<String>,
+    /// The certificate to bind (a SEG's `certificate`): its name and issued file, whose
+    /// thumbprint becomes the binding's `certhash`.
+    pub(super) certificate: Option<(String, String)>,
 }
 
 impl HostPlan<'_> {
@@ -230,11 +233,7 @@ pub(super) fn build<'a>(ir: &Ir, host: &'a Host, ops: Vec<&'a Operation>) -> Res
                 // The binding is touched only for what the IR asks of it: the DS mapper for
                 // AD mapping; the first-handshake negotiation stays an opt-in of the script.
                 if *certificate_mapping || *client_certs != ClientCerts::Ignore {
-                    let b = binding.get_or_insert_with(|| Binding {
-                        ds_mapper: false,
-                        negotiate_helps: false,
-                        sites: Vec::new(),
-                    });
+                    let b = binding.get_or_insert_with(Binding::default);
                     b.ds_mapper |= *certificate_mapping;
                     b.negotiate_helps |= *client_certs != ClientCerts::Ignore;
                     push_unique(&mut b.sites, site);
@@ -257,6 +256,8 @@ pub(super) fn build<'a>(ir: &Ir, host: &'a Host, ops: Vec<&'a Operation>) -> Res
                 app_pool,
                 identity,
                 exchange_host,
+                site,
+                certificate,
                 ..
             } => {
                 check_app_pool(app_pool, id)?;
@@ -279,6 +280,24 @@ pub(super) fn build<'a>(ir: &Ir, host: &'a Host, ops: Vec<&'a Operation>) -> Res
                 if !exchange_host.is_empty() {
                     check_hostname(exchange_host, id)?;
                     push_unique(&mut seg_exchange_hosts, exchange_host);
+                }
+                if let Some(c) = certificate {
+                    check_site(site, id)?;
+                    let file = ir
+                        .operations
+                        .iter()
+                        .find_map(|o| match &o.action {
+                            Action::ImportCertificate { certificate, file, .. }
+                                if certificate == c && o.host == host.id =>
+                            {
+                                Some(file.replace('/', "\\"))
+                            }
+                            _ => None,
+                        })
+                        .ok_or_else(|| fail(format!("`{id}`: certificate `{c}` is not imported on {}", host.id)))?;
+                    let b = binding.get_or_insert_with(Binding::default);
+                    push_unique(&mut b.sites, site);
+                    b.certificate = Some((c.clone(), file));
                 }
             }
             _ => return Err(fail(format!("`{id}` is not an IIS operation"))),

@@ -222,8 +222,16 @@ pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
             app_pool,
             identity,
             exchange_host,
+            site,
+            certificate,
             ..
-        } => seg_config(op, app_pool, identity, exchange_host, cx),
+        } => {
+            let mut c = seg_config(op, app_pool, identity, exchange_host, cx);
+            if let Some(cert) = certificate {
+                seg_certificate(&mut c, op, site, cert, cx);
+            }
+            c
+        }
         Action::TmgListener { .. } => tmg_listener(op, cx),
         Action::TmgPublishingRule { .. } => tmg_rule(op, cx),
         Action::TmgServerPublishing { .. } => tmg_server_publishing(op),
@@ -2608,6 +2616,49 @@ fn seg_config(op: &Operation, app_pool: &str, identity: &str, exchange_host: &st
         bat(format!("{APPCMD} restore backup {}\niisreset", arg(&cx.iis_backup()))),
     )])];
     c
+}
+
+/// The certificate a SEG presents: bound to the HTTP.sys SSL binding of its site's https
+/// binding, as `configure-iis.ps1` does (by the issued file's thumbprint).
+fn seg_certificate(c: &mut Content, op: &Operation, site: &str, certificate: &str, cx: &Cx) {
+    let file = cx
+        .ops()
+        .find_map(|o| match &o.action {
+            Action::ImportCertificate {
+                certificate: n, file, ..
+            } if n == certificate && o.host == op.host => Some(win(file)),
+            _ => None,
+        })
+        .unwrap_or_else(|| format!("{certificate}.cer"));
+    c.does.push(&md!(
+        " It binds ",
+        C(certificate),
+        " (found by the thumbprint of ",
+        C(&file),
+        ") to the HTTP.sys SSL binding of the https binding of ",
+        C(site),
+        ", keeping every other field of the binding: the SEG presents it to devices."
+    ));
+    if let Some(Block::Steps(steps)) = c.by_hand.first_mut() {
+        steps.push(run(
+            md!("Read the thumbprint of the issued certificate (`Cert Hash(sha1)`, without spaces):"),
+            bat(format!("certutil -dump {}", arg(&file))),
+        ));
+        steps.push(item(md!(
+            "**IIS Manager** > **Sites** > ",
+            C(site),
+            " > **Bindings** > `https` > **Edit** > **SSL certificate**: the certificate with that thumbprint > **OK**. (Or `netsh http update sslcert` / delete and add on Windows Server 2008 R2 with `certhash=<thumbprint>` and every other field as `netsh http show sslcert` shows it.)"
+        )));
+    }
+    if let Some(Block::Steps(v)) = c.verify.first_mut() {
+        v.push(
+            run(
+                md!("The HTTP.sys SSL binding:"),
+                bat("netsh http show sslcert ipport=0.0.0.0:443"),
+            )
+            .expect(md!("`Certificate Hash` is the thumbprint of ", C(&file))),
+        );
+    }
 }
 
 fn listener_auth(auth: &str) -> &'static str {
