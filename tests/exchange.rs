@@ -1002,6 +1002,7 @@ fn allowed_commands() -> BTreeSet<String> {
         "Resolve-MailsecPath",
         "Assert-MailsecGate",
         "ConvertTo-MailsecDnKey",
+        "ConvertTo-MailsecBytes",
         "ConvertTo-MailsecSet",
         "Test-MailsecSame",
         "Get-MailsecCredential",
@@ -1330,4 +1331,55 @@ fn ntauth_publishing_reads_the_enterprise_store() {
         }
     }
     assert!(publishing >= 5, "publishing scripts: {publishing}");
+}
+
+/// After granting user rights the script says what applies them: a built-in service
+/// account's rights live in its logon session, made at start-up (restart the server); a
+/// virtual or domain account gets them when its process starts (recycle the pool).
+#[test]
+fn granted_rights_say_how_they_take_effect() {
+    let (mut builtin, mut other) = (0, 0);
+    for ir in all_irs() {
+        for f in scripts(&ir) {
+            let src = text(&f);
+            let Some(at) = src.find("$rightsIdentity = '") else {
+                continue;
+            };
+            let identity = &src[at + 19..at + 19 + src[at + 19..].find('\'').expect("quoted identity")];
+            let restart = src.contains("Write-Warning ('Restart ' + $env:COMPUTERNAME + ' before testing");
+            let recycle = src.contains("; recycle the application pool or restart the service that runs as it')");
+            if identity.to_ascii_uppercase().starts_with("NT AUTHORITY\\") {
+                assert!(restart && !recycle, "{}/{}: {identity}", ir.unit, f.path);
+                builtin += 1;
+            } else {
+                assert!(recycle && !restart, "{}/{}: {identity}", ir.unit, f.path);
+                other += 1;
+            }
+        }
+    }
+    assert!(builtin >= 2, "built-in identities: {builtin}, others: {other}");
+}
+
+/// S/MIME certificates read from a recipient are decoded whatever form the shell returns:
+/// byte arrays on premises, Base64 text from the Exchange Online module.
+#[test]
+fn published_user_certificates_are_read_as_bytes_or_base64() {
+    let mut checked = 0;
+    for ir in all_irs() {
+        for f in scripts(&ir) {
+            let src = text(&f);
+            if !src.contains("$holder.UserSMimeCertificate") {
+                continue;
+            }
+            assert!(
+                src.contains("$blobs += ,(ConvertTo-MailsecBytes -Value $blob)") && !src.contains(",([byte[]]$blob)"),
+                "{}/{}",
+                ir.unit,
+                f.path
+            );
+            assert!(src.contains("if ($Value -is [string]) { return ,[System.Convert]::FromBase64String($Value) }"));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "S/MIME checks: {checked}");
 }

@@ -303,6 +303,15 @@ fn publishing_scripts_use_sdk_members_and_enum_values() {
     ] {
         assert!(script.contains(needle), "s7-tmg-eas script lacks {needle}");
     }
+    // TestConnectivity returns its results as text and raises only when it cannot run: the
+    // text is shown and judged, never thrown away behind an "[ok] passed".
+    assert!(script.contains("$result = [string]$w.TestConnectivity()") && script.contains("Write-Host $result"));
+    assert!(!script.contains("TestConnectivity() | Out-Null") && !script.contains("passed')"));
+    // The rule converges: paths other than the ActiveSync one and source networks other
+    // than External are removed, not reported as "[ok]".
+    assert!(script.contains("if (-not $WhatIfPreference) { $paths.Remove($i) }"));
+    assert!(script.contains("if (-not $WhatIfPreference) { $networks.Remove($name) }"));
+    assert!(!script.contains("compare on the Paths tab"));
 
     // S7b: a server publishing rule to the SEG; no listener, no delegation.
     let s7b = tmg(unit(&irs, "s7-tmg-seg-eas"));

@@ -67,6 +67,8 @@ pub(crate) struct Needs {
     pub(crate) issued: bool,
     /// `Get-MailsecInternalTransportThumbprint`.
     pub(crate) internal_tls: bool,
+    /// `ConvertTo-MailsecBytes`.
+    pub(crate) bytes: bool,
 }
 
 /// One operation.
@@ -488,6 +490,10 @@ pub(crate) enum ActionView {
         identity: String,
         /// Rights.
         rights: Vec<String>,
+        /// A built-in service account (Network Service, Local Service, System): its logon
+        /// session, which carries the rights, is made at start-up, so only a restart of the
+        /// server applies them; a virtual or domain account gets them when its process starts.
+        restart_server: bool,
     },
     /// A check: the SPN duplicate scan, or a manual check printed for the operator.
     Check {
@@ -1253,6 +1259,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     _ => None,
                 });
             cx.needs.files |= sst_file.is_some();
+            cx.needs.bytes = true;
             (
                 "verify_user_smime.ps1.j2",
                 ActionView::UserSmime {
@@ -1402,6 +1409,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                 ActionView::Rights {
                     identity: identity.clone(),
                     rights: rights.clone(),
+                    restart_server: identity.to_ascii_uppercase().starts_with("NT AUTHORITY\\"),
                 },
             )
         }

@@ -2533,6 +2533,21 @@ fn user_rights(op: &Operation, identity: &str, rights: &[String]) -> Content {
     c.notes.push(md!(
         "A domain Group Policy that sets these rights overrides the local policy: check with `gpresult /h gp.html` if the rights do not stick."
     ));
+    if identity.to_ascii_uppercase().starts_with("NT AUTHORITY\\") {
+        c.notes.push(md!(
+            "Restart ",
+            C(&op.host),
+            " once the rights are granted: the rights of ",
+            C(identity),
+            " belong to its logon session, which Windows creates at start-up; recycling the application pool does not renew it."
+        ));
+    } else {
+        c.notes.push(md!(
+            "Recycle the application pool (or restart the service) that runs as ",
+            C(identity),
+            ": it gets the rights when its process starts."
+        ));
+    }
     if identity == "NT AUTHORITY\\NETWORK SERVICE" && rights.iter().any(|r| r == "SeTcbPrivilege") {
         c.notes.push(md!(
             "**Act as part of the operating system** for Network Service gives it to every service on ",
