@@ -943,6 +943,7 @@ fn allowed_commands() -> BTreeSet<String> {
         "Get-ChildItem",
         "Get-Content",
         "Set-Content",
+        "Export-Clixml",
         "Import-Module",
         "Where-Object",
         "ForEach-Object",

@@ -1237,3 +1237,57 @@ fn by_hand_iis_client_certificates_match_the_script() {
     }
     assert!(mapped >= 3, "units mapping certificates: {mapped}");
 }
+
+/// Every rollback that re-creates a removed connector reads the file the script saved it
+/// to before removing it (not one that only the by-hand path writes).
+#[test]
+fn removed_connectors_are_saved_where_the_rollback_reads() {
+    let quoted = |text: &str, prefix: &str| -> Vec<String> {
+        text.match_indices(prefix)
+            .map(|(at, _)| {
+                let rest = &text[at + prefix.len()..];
+                rest[..rest.find('\'').expect("closing quote")].to_string()
+            })
+            .collect()
+    };
+    let mut compared = 0;
+    for ir in all_irs() {
+        let (md, _) = runbook(&ir);
+        let saved_by_scripts: Vec<String> = scripts(&ir)
+            .iter()
+            .flat_map(|f| quoted(&String::from_utf8_lossy(&f.contents), "Export-Clixml -Path '"))
+            .collect();
+        for file in quoted(&md, "Import-Clixml -Path '") {
+            assert!(
+                saved_by_scripts.contains(&file),
+                "{}: the rollback reads {file}, which no script writes",
+                ir.unit
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 2, "rollbacks compared: {compared}");
+}
+
+/// The by-hand commands run where the change runs: Windows Server 2008 R2 with PowerShell
+/// 2.0 for Exchange 2010 and TMG 2010. No cmdlet or console that arrived later, and
+/// secedit's UTF-16 export is read through `type` (findstr cannot search UTF-16).
+#[test]
+fn runbook_commands_exist_on_windows_server_2008_r2() {
+    for ir in all_irs() {
+        let (md, _) = runbook(&ir);
+        for later in [
+            "Get-CimInstance",
+            "Test-NetConnection",
+            "Get-Credential -Message",
+            "certlm.msc",
+            "Install-WindowsFeature",
+            "TcpTestSucceeded",
+        ] {
+            assert!(!md.contains(later), "{}: {later}", ir.unit);
+        }
+        for line in md.lines().filter(|l| l.contains("findstr") && l.contains(".inf")) {
+            assert!(line.contains("type "), "{}: {line}", ir.unit);
+        }
+    }
+}

@@ -196,6 +196,13 @@ fn owner_by_action(op: &Operation, host_kind: Option<HostKind>) -> Option<Target
     }
 }
 
+/// The file a connector's settings are saved to before it is removed (by the script, or by
+/// hand as the runbook says), which the runbook's rollback re-creates it from. Relative to the
+/// folder the step runs in.
+pub(crate) fn removed_connector_file(direction: &str, name: &str) -> String {
+    format!("removed-{direction}-connector-{}.xml", sanitize_component(name))
+}
+
 /// Makes one path component safe: ASCII letters, digits, `-`, `_` and `.`; no leading dot;
 /// not a reserved Windows device name; never empty.
 pub fn sanitize_component(s: &str) -> String {

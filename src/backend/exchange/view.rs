@@ -417,6 +417,8 @@ pub(crate) enum ActionView {
         name: String,
         /// Exchange server (receive connectors), when declared.
         server: Option<String>,
+        /// Where the settings are saved before removal (the runbook's rollback reads it).
+        saved: String,
     },
     /// Upload the S/MIME SST.
     Smime {
@@ -1212,6 +1214,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                     send: direction == "send",
                     name: name.clone(),
                     server: server_name.clone(),
+                    saved: crate::backend::removed_connector_file(direction, name),
                 },
             )
         }

@@ -1096,7 +1096,7 @@ fn troubleshooting(cx: &Cx) -> Vec<Trouble> {
         out.push(Trouble {
             title: "Mail transport",
             items: vec![
-                md!("**Outbound mail queues** (`Get-Queue` shows the smart host with errors such as `451 4.4.0`): test the path with `Test-NetConnection <smart host> -Port 25`; check the smart host offers STARTTLS and its certificate chains to a trusted root; check the credentials of the secret."),
+                md!("**Outbound mail queues** (`Get-Queue` shows the smart host with errors such as `451 4.4.0`): test the path with `(New-Object System.Net.Sockets.TcpClient('<smart host>', 25)).Connected` (this works in PowerShell 2.0); check the smart host offers STARTTLS and its certificate chains to a trusted root; check the credentials of the secret."),
                 md!("**Mail still leaves through the old connector**: its cost must be higher than the new one's (`Get-SendConnector | Format-List Name, AddressSpaces`)."),
                 md!("**Inbound mail from the partner is rejected**: the sender's address must be in the connector's `RemoteIPRanges`, and the connector's `Fqdn` must be the certificate's CN. Turn on `-ProtocolLoggingLevel Verbose` on the connector and read the SMTP receive log."),
                 md!("**`RequireTLS` is `False`** after using the wizard: set it with `Set-SendConnector -RequireTLS $true`."),

@@ -187,7 +187,7 @@ pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
             direction,
             name,
             server_name,
-        } => remove_connector(op, direction, name, server_name.as_deref(), cx),
+        } => remove_connector(direction, name, server_name.as_deref(), cx),
         Action::SmimeConfig {
             sst_file,
             authorities,
@@ -243,6 +243,15 @@ pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
     }
 }
 
+/// A TCP connection test that PowerShell 2.0 (Windows Server 2008 R2) can run:
+/// `Test-NetConnection` exists only from Windows Server 2012 R2. Prints `True`, or throws.
+fn tcp_test(host: &str, port: u16) -> String {
+    format!(
+        "(New-Object System.Net.Sockets.TcpClient({}, {port})).Connected",
+        ps(host)
+    )
+}
+
 fn prerequisite(op: &Operation, text: &str, cx: &Cx) -> Content {
     let mut c = Content {
         does: md!("Confirm: ", IrText(text)),
@@ -252,7 +261,7 @@ fn prerequisite(op: &Operation, text: &str, cx: &Cx) -> Content {
     if op.id.starts_with("prereq/domain-member/") {
         let mut items = vec![run(
             md!("On ", C(server), ", in PowerShell:"),
-            pscmd("Get-CimInstance Win32_ComputerSystem | Format-List Name, Domain, PartOfDomain\nTest-ComputerSecureChannel"),
+            pscmd("Get-WmiObject Win32_ComputerSystem | Format-List Name, Domain, PartOfDomain\nTest-ComputerSecureChannel"),
         )
         .expect(md!(
             "`PartOfDomain : True`, ",
@@ -286,11 +295,11 @@ fn prerequisite(op: &Operation, text: &str, cx: &Cx) -> Content {
             .collect();
         let mut lines = Vec::new();
         for dc in &dcs {
-            lines.push(format!("Test-NetConnection -ComputerName {} -Port 88", ps(dc)));
-            lines.push(format!("Test-NetConnection -ComputerName {} -Port 389", ps(dc)));
+            lines.push(tcp_test(dc, 88));
+            lines.push(tcp_test(dc, 389));
         }
         for t in &targets {
-            lines.push(format!("Test-NetConnection -ComputerName {} -Port 443", ps(t)));
+            lines.push(tcp_test(t, 443));
         }
         let on = if gateways.is_empty() {
             md!("On each gateway")
@@ -303,13 +312,13 @@ fn prerequisite(op: &Operation, text: &str, cx: &Cx) -> Content {
                 md!(on, ", test the paths to the domain controllers and the web servers:"),
                 pscmd(lines.join("\n")),
             )
-            .expect(md!("`TcpTestSucceeded : True` for every line")),
+            .expect(md!("`True` for every line (an exception names a port that is blocked)")),
         );
         c.by_hand = vec![Block::Steps(items)];
     } else if op.id == "prereq/kerberos-domain" {
         c.by_hand = vec![Block::Steps(vec![run(
             md!("On the certificate authority, the TMG and the SEG servers:"),
-            pscmd("(Get-CimInstance Win32_ComputerSystem).Domain"),
+            pscmd("(Get-WmiObject Win32_ComputerSystem).Domain"),
         )
         .expect(md!("the same domain, ", C(cx.ad_domain()), ", everywhere"))])];
     } else if op.id == "prereq/kerberos-time" {
@@ -796,7 +805,7 @@ fn request(op: &Operation, r: &Request, cx: &Cx) -> Content {
         ])]
     } else {
         vec![Block::Steps(vec![item(md!(
-            "In **certlm.msc** > **Certificate Enrollment Requests** > **Certificates**, delete the pending request for ",
+            "In **mmc** > **Certificates** snap-in for the computer account > **Certificate Enrollment Requests** > **Certificates**, delete the pending request for ",
             C(&subject),
             "; delete ",
             C(r.request_file),
@@ -1326,11 +1335,8 @@ fn send_connector(op: &Operation, cx: &Cx) -> Content {
     let mut lines = Vec::new();
     if let Some(secret) = credential {
         lines.push(format!(
-            "$cred = Get-Credential -Message {}",
-            ps(&format!(
-                "Smart-host user name and password: the secret {} from your vault",
-                secret.name
-            ))
+            "# the smart-host user name and password: the secret {} from your vault\n$cred = Get-Credential",
+            secret.name
         ));
     }
     let mut line = format!(
@@ -1635,8 +1641,7 @@ fn verify_connector(
     c
 }
 
-fn remove_connector(op: &Operation, direction: &str, name: &str, server_name: Option<&str>, cx: &Cx) -> Content {
-    let step = cx.step(&op.id).unwrap_or(0);
+fn remove_connector(direction: &str, name: &str, server_name: Option<&str>, cx: &Cx) -> Content {
     let (get, remove, identity) = if direction == "receive" {
         let id = match server_name {
             Some(s) => format!("{s}\\{name}"),
@@ -1646,14 +1651,17 @@ fn remove_connector(op: &Operation, direction: &str, name: &str, server_name: Op
     } else {
         ("Get-SendConnector", "Remove-SendConnector", name.to_string())
     };
-    let saved = format!("step-{step}-{direction}-connector.xml");
+    // The script saves to the same file before it removes the connector.
+    let saved = crate::backend::removed_connector_file(direction, name);
     let mut c = Content {
         does: md!(
             "Removes the old ",
             T(direction),
             " connector ",
             C(name),
-            ", which this change replaces."
+            ", which this change replaces, after saving its settings to ",
+            C(&saved),
+            " (the rollback re-creates it from them)."
         ),
         ..Content::default()
     };
@@ -2558,7 +2566,7 @@ fn user_rights(op: &Operation, identity: &str, rights: &[String]) -> Content {
     c.verify = vec![Block::Steps(vec![run(
         md!("In an elevated prompt on ", C(&op.host), ":"),
         bat(format!(
-            "secedit /export /areas USER_RIGHTS /cfg \"%TEMP%\\rights.inf\"\nfindstr /i \"{}\" \"%TEMP%\\rights.inf\"",
+            "secedit /export /areas USER_RIGHTS /cfg \"%TEMP%\\rights.inf\"\ntype \"%TEMP%\\rights.inf\" | findstr /i \"{}\"",
             rights.join(" ")
         )),
     )
