@@ -1291,3 +1291,62 @@ fn runbook_commands_exist_on_windows_server_2008_r2() {
         }
     }
 }
+
+/// Every IIS setting the generated `configure-iis.cmd` writes is also in the runbook's
+/// by-hand commands (same location, section and value): the manual path makes the same
+/// change as the script.
+#[test]
+fn every_appcmd_write_of_the_script_is_in_the_runbook() {
+    let mut compared = 0;
+    for ir in all_irs() {
+        let (md, _) = runbook(&ir);
+        let by_hand: Vec<String> = code_lines(&md, "bat").iter().map(|l| l.to_ascii_lowercase()).collect();
+        for f in render(Target::Iis, &ir)
+            .unwrap_or_else(|e| panic!("{}: {e}", ir.unit))
+            .iter()
+            .filter(|f| f.path.ends_with(".cmd"))
+        {
+            let src = String::from_utf8_lossy(&f.contents);
+            // The `Ssl128` variant keeps a flag the server already had (the runbook says to).
+            for line in src
+                .lines()
+                .filter(|l| l.contains("appcmd.exe set ") && !l.contains("Ssl128"))
+            {
+                let write = line.split(" || ").next().expect("command").trim().to_ascii_lowercase();
+                assert!(
+                    by_hand.contains(&write),
+                    "{}/{}: the runbook never says {write}",
+                    ir.unit,
+                    f.path
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 20, "appcmd writes compared: {compared}");
+}
+
+/// The ActiveSync rollback puts back every value the step sets, the external URL included,
+/// from what was noted before (not Exchange's defaults over the noted values).
+#[test]
+fn activesync_rollback_restores_what_the_step_set() {
+    let mut checked = 0;
+    for ir in all_irs() {
+        let (md, _) = runbook(&ir);
+        for line in code_lines(&md, "powershell")
+            .iter()
+            .filter(|l| l.starts_with("Set-ActiveSyncVirtualDirectory") && l.contains("<noted>"))
+        {
+            assert!(!line.contains("-ClientCertAuth Ignore"), "{}: {line}", ir.unit);
+            let sets_url = md.contains("-ExternalUrl 'https://");
+            assert_eq!(
+                line.contains("-ExternalUrl <noted, or $null>"),
+                sets_url,
+                "{}: {line}",
+                ir.unit
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "ActiveSync rollbacks: {checked}");
+}

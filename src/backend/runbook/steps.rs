@@ -1943,12 +1943,17 @@ fn activesync(op: &Operation, cx: &Cx) -> Content {
         ("ClientCertAuth", client_cert_auth.clone()),
         ("WindowsAuthEnabled", yes_no(*windows).to_string()),
     ])])];
+    let mut undo = format!(
+        "Set-ActiveSyncVirtualDirectory -Identity {} -BasicAuthEnabled <noted> -ClientCertAuth <noted> -WindowsAuthEnabled <noted>",
+        ps(&identity)
+    );
+    if external_host.is_some() {
+        // The script sets ExternalUrl too; $null when none was noted.
+        undo.push_str(" -ExternalUrl <noted, or $null>");
+    }
     c.rollback = vec![Block::Steps(vec![run(
-        md!("Put back the settings noted before the change (Exchange's defaults are Basic on, certificates ignored, Windows authentication off):"),
-        pscmd(format!(
-            "Set-ActiveSyncVirtualDirectory -Identity {} -BasicAuthEnabled $true -ClientCertAuth Ignore -WindowsAuthEnabled $false",
-            ps(&identity)
-        )),
+        md!("Put back the values noted before the change (Exchange's defaults: Basic `$true`, client certificates `Ignore`, Windows authentication `$false`, no external URL):"),
+        pscmd(undo),
     )])];
     c
 }
@@ -1990,7 +1995,7 @@ fn iis_client_certs(op: &Operation, cx: &Cx) -> Content {
             C(yes_no(*anonymous)),
             ", `uploadReadAheadSize` ",
             N(*upload_read_ahead),
-            " bytes (server and site). The script reads every value first and writes only what differs; IIS restarts (`iisreset /noforce`: W3SVC, WAS and IISADMIN, so every site and application pool on the server) only when the server-level client certificate mapping was switched on by this run, which takes effect after a restart."
+            " bytes (server and site). The script reads every value first and writes only what differs; IIS restarts (`iisreset /noforce`: W3SVC, WAS and IISADMIN, so every site and application pool on the server) only when this run switched the client certificate mapping on (at the server or for this application), which takes effect after a restart."
         ),
         ..Content::default()
     };
@@ -2018,9 +2023,29 @@ fn iis_client_certs(op: &Operation, cx: &Cx) -> Content {
             "{APPCMD} set config {} -section:system.webServer/serverRuntime /uploadReadAheadSize:\"{upload_read_ahead}\" /commit:apphost",
             cmd(site)
         ),
-        "REM Only if the first command switched the server-level mapping on (it takes effect after a restart):".to_string(),
-        "iisreset /noforce".to_string(),
     ];
+    // Certificate only: the script switches the other methods off too (Digest, and Windows
+    // authentication unless this host's ActiveSync directory uses it), as the guides say.
+    if *client_certs == ClientCerts::Require && !*basic && !*anonymous {
+        lines.push(format!(
+            "{APPCMD} set config {} -section:system.webServer/security/authentication/digestAuthentication /enabled:\"False\" /commit:apphost",
+            cmd(&loc)
+        ));
+        let exchange_windows = cx
+            .ops()
+            .any(|o| o.host == op.host && matches!(o.action, Action::ActiveSyncDirectory { windows: true, .. }));
+        if !exchange_windows {
+            lines.push(format!(
+                "{APPCMD} set config {} -section:system.webServer/security/authentication/windowsAuthentication /enabled:\"False\" /commit:apphost",
+                cmd(&loc)
+            ));
+        }
+    }
+    lines.push(
+        "REM Only if a client certificate mapping setting was switched on (it takes effect after a restart):"
+            .to_string(),
+    );
+    lines.push("iisreset /noforce".to_string());
     lines.dedup();
     let mut steps = vec![
         run(
@@ -2038,7 +2063,7 @@ fn iis_client_certs(op: &Operation, cx: &Cx) -> Content {
             Md::trusted(section.to_string()),
             "` > **enabled** `True` > **Apply**; **SSL Settings**: ",
             Md::trusted(ssl.to_string()),
-            " > **Apply**; then the two `uploadReadAheadSize` lines above, and `iisreset /noforce` only if the server-level mapping was off before."
+            " > **Apply**; then the two `uploadReadAheadSize` lines above, and `iisreset /noforce` only if one of the two mapping settings was off before."
     )));
     if *certificate_mapping {
         c.does.push(&md!(
@@ -2131,7 +2156,7 @@ fn iis_windows_auth(op: &Operation, site: &str, application: &str, cx: &Cx) -> C
             )),
         ),
         run(
-            md!("If the `providers` list lacks `Negotiate` or `NTLM`, add the missing one(s):"),
+            md!("The script makes the `providers` list exactly `Negotiate`, `NTLM`, in that order. Add the missing one(s); then remove any other provider in IIS Manager (below, **Providers...** > **Remove**) and keep `Negotiate` first:"),
             bat(format!(
                 "{APPCMD} set config {} -section:{section} /+\"providers.[value='Negotiate']\" /commit:apphost\n{APPCMD} set config {} -section:{section} /+\"providers.[value='NTLM']\" /commit:apphost",
                 cmd(&loc),
@@ -2449,9 +2474,9 @@ fn delegation(account: &str, from: &str, spns: &[String], transition: bool, cx: 
             C(target_account.as_deref().unwrap_or("the account that holds the SPN")),
             " > **OK**; under **Available services** select service type ",
             C(&service),
-            " for ",
-            T(&spns.join(", ")),
-            " > **OK** > **OK**."
+            " for each of ",
+            T(&all.join(", ")),
+            " (a short name is offered through the computer's `HOST` SPN) > **OK** > **OK**."
         )),
         run(
             md!("Or in PowerShell with the AD module:"),
@@ -2602,8 +2627,8 @@ fn seg_config(op: &Operation, app_pool: &str, identity: &str, exchange_host: &st
         run(
             md!("In an elevated command prompt on ", C(&op.host), ":"),
             bat(format!(
-                "{APPCMD} set apppool {} /processModel.identityType:{identity}",
-                cmd(app_pool)
+                "{APPCMD} set config -section:system.applicationHost/applicationPools {} /commit:apphost",
+                cmd(&format!("/[name='{app_pool}'].processModel.identityType:{identity}"))
             )),
         ),
         item(md!(
