@@ -217,21 +217,7 @@ fn connectors(unit: &Unit, diags: &mut Diagnostics) {
         let Some(cert) = r.text("certificate").and_then(|n| unit.get(n)) else {
             continue;
         };
-        if let Some(server) = r.text("server") {
-            if !cert.list("servers").iter().any(|s| s == server) {
-                diags.push(
-                    Diag::new(
-                        Code::CertNotOnServer,
-                        r.span_of("certificate"),
-                        format!("certificate `{}` is not installed on `{server}`", cert.name()),
-                    )
-                    .label("used here")
-                    .with(r.span_of("server"), "the connector runs on this server")
-                    .with(cert.span_of("servers"), "the certificate is installed on these")
-                    .help(format!("add `{server}` to the certificate's `servers`")),
-                );
-            }
-        }
+        certificate_on_server(r, cert, "used here", "the connector runs on this server", diags);
         if let Some(fqdn) = r.text("fqdn") {
             let cn = cert.record("subject").and_then(|s| field_text(s, "CN")).unwrap_or("");
             let on_cert = cn.eq_ignore_ascii_case(fqdn)
@@ -679,32 +665,39 @@ fn chains(unit: &Unit, diags: &mut Diagnostics) {
     }
 }
 
-/// MS0209 for TMG: a web listener that authenticates client certificates terminates the
-/// device's TLS, so no IIS block behind it can ever receive the certificate, whatever the
-/// chain's `client_certificates` says. Blocks on a chain hop other than `client_certificates`
-/// are already reported by `chains`.
+/// MS0206 when the block `user` (a receive connector, a SEG) names a certificate that is
+/// not installed on its `server`.
+fn certificate_on_server(user: &Checked, cert: &Checked, used: &str, runs: &str, diags: &mut Diagnostics) {
+    let Some(server) = user.text("server") else { return };
+    if cert.list("servers").iter().any(|s| s == server) {
+        return;
+    }
+    diags.push(
+        Diag::new(
+            Code::CertNotOnServer,
+            user.span_of("certificate"),
+            format!("certificate `{}` is not installed on `{server}`", cert.name()),
+        )
+        .label(used)
+        .with(user.span_of("server"), runs)
+        .with(cert.span_of("servers"), "the certificate is installed on these")
+        .help(format!("add `{server}` to the certificate's `servers`")),
+    );
+}
+
 /// The certificate a SEG presents must be installed on the SEG's server.
 fn seg_certificates(unit: &Unit, diags: &mut Diagnostics) {
     for g in unit.of_kind("seg") {
-        let (Some(cert), Some(server)) = (g.text("certificate").and_then(|n| unit.get(n)), g.text("server")) else {
-            continue;
-        };
-        if !cert.list("servers").iter().any(|s| s == server) {
-            diags.push(
-                Diag::new(
-                    Code::CertNotOnServer,
-                    g.span_of("certificate"),
-                    format!("certificate `{}` is not installed on `{server}`", cert.name()),
-                )
-                .label("the SEG presents it")
-                .with(g.span_of("server"), "the SEG runs on this server")
-                .with(cert.span_of("servers"), "the certificate is installed on these")
-                .help(format!("add `{server}` to the certificate's `servers`")),
-            );
+        if let Some(cert) = g.text("certificate").and_then(|n| unit.get(n)) {
+            certificate_on_server(g, cert, "the SEG presents it", "the SEG runs on this server", diags);
         }
     }
 }
 
+/// MS0209 for TMG: a web listener that authenticates client certificates terminates the
+/// device's TLS, so no IIS block behind it can ever receive the certificate, whatever the
+/// chain's `client_certificates` says. Blocks on a chain hop other than `client_certificates`
+/// are already reported by `chains`.
 fn tmg_listeners(unit: &Unit, diags: &mut Diagnostics) {
     for r in unit.of_kind("publishing_rule") {
         let Some(l) = r.text("listener").and_then(|n| unit.get(n)) else {
