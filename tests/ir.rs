@@ -450,3 +450,23 @@ fn a_retirement_with_approval_and_condition_asks_for_both() {
         "{text}"
     );
 }
+
+/// A public CA issues server certificates from an intermediate: the S7 servers that present
+/// the public name (TMG's listener, the SEG behind a pass-through rule) hold that
+/// intermediate in their intermediate store, so devices get the whole chain.
+#[test]
+fn s7_public_certificates_chain_through_a_trusted_intermediate() {
+    let irs = example_irs();
+    for (unit, host) in [("s7-tmg-eas", "tmg01"), ("s7-tmg-seg-eas", "seg01")] {
+        let ir = irs.iter().find(|i| i.unit == unit).expect(unit);
+        assert!(
+            ir.operations.iter().any(|o| o.host == host
+                && matches!(&o.action, Action::TrustAuthority { authority, store: mailsec::ir::Store::Intermediate, .. } if authority == "public_tls_issuing")),
+            "{unit}: {host} does not trust the issuing intermediate"
+        );
+        assert!(ir.operations.iter().any(|o| matches!(
+            &o.action,
+            Action::SubmitRequest { authority: Some(a), .. } if a == "public_tls_issuing"
+        )));
+    }
+}

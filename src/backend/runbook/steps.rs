@@ -880,8 +880,16 @@ fn submit(
         )));
         if let Some(a) = authority {
             if let Some(f) = cx.authority_file(a).map(win) {
+                // The issuer is a root (Root store) or an intermediate (CA store).
+                let root = cx.ops().any(
+                    |o| matches!(&o.action, Action::TrustAuthority { authority: t, store: Store::Root, .. } if t == a),
+                );
                 steps.push(item(md!(
-                    "Receive the issuing CA's root certificate as well (ask for it if it is missing) and save it as ",
+                    if root {
+                        "Receive the issuing CA's root certificate as well (ask for it if it is missing) and save it as "
+                    } else {
+                        "Receive the issuing CA's intermediate certificate as well (ask for it if it is missing) and save it as "
+                    },
                     C(&f),
                     "."
                 )));
