@@ -1232,6 +1232,12 @@ fn by_hand_iis_client_certificates_match_the_script() {
                 "{}: the runbook's by-hand steps do not switch the DS mapper on",
                 ir.unit
             );
+            // The IIS backup does not hold the binding: the rollback says how to undo it.
+            assert!(
+                md.contains("with `dsmapperusage=disable`"),
+                "{}: no rollback of the DS mapper",
+                ir.unit
+            );
             mapped += 1;
         }
     }

@@ -2134,10 +2134,17 @@ fn iis_client_certs(op: &Operation, cx: &Cx) -> Content {
             );
         }
     }
-    c.rollback = vec![Block::Steps(vec![run(
+    let mut undo = vec![run(
         md!("Restore the IIS configuration backup taken before the change, then restart IIS:"),
         bat(format!("{APPCMD} restore backup {}\niisreset", arg(&cx.iis_backup()))),
-    )])];
+    )];
+    if *certificate_mapping {
+        // The HTTP.sys binding is not part of applicationHost.config, so not of the backup.
+        undo.push(item(md!(
+            "The IIS backup does not hold the HTTP.sys SSL binding: only if `DS Mapper Usage` was `Disabled` before the change, switch it off again as in the steps above, with `dsmapperusage=disable`."
+        )));
+    }
+    c.rollback = vec![Block::Steps(undo)];
     c
 }
 
