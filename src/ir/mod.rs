@@ -34,6 +34,18 @@ pub struct Ir {
 }
 
 impl Ir {
+    /// The issued file of a certificate, as the intent names it (`/` separators): the file
+    /// its import operations read. Every certificate the plan uses is imported (lowering
+    /// adds the import for each of its servers, with the one file).
+    pub fn issued_file(&self, certificate: &str) -> Option<&str> {
+        self.operations.iter().find_map(|o| match &o.action {
+            Action::ImportCertificate {
+                certificate: c, file, ..
+            } if c == certificate => Some(file.as_str()),
+            _ => None,
+        })
+    }
+
     /// SHA-256 (hex) of the plan without line numbers and stamp: what the intent *means*,
     /// so comments and layout do not change it and any change of the plan does.
     pub fn digest(&self) -> String {
@@ -382,6 +394,13 @@ pub struct Warning {
 pub struct SecretRef {
     /// The name in `secret("NAME")`.
     pub name: String,
+}
+
+/// Whether a user-rights identity is a built-in service account (`NT AUTHORITY\\…`:
+/// Network Service, Local Service, System). Its logon session, which carries the rights, is
+/// made at start-up, so rights granted to it apply only after a restart of the server.
+pub fn is_builtin_service_account(identity: &str) -> bool {
+    identity.to_ascii_uppercase().starts_with("NT AUTHORITY\\")
 }
 
 /// A certificate subject, in order C, S, L, O, OU, CN.

@@ -1412,7 +1412,7 @@ fn action(cx: &mut Ctx<'_>, op: &Operation) -> Result<Built, String> {
                 ActionView::Rights {
                     identity: identity.clone(),
                     rights: rights.clone(),
-                    restart_server: identity.to_ascii_uppercase().starts_with("NT AUTHORITY\\"),
+                    restart_server: crate::ir::is_builtin_service_account(identity),
                 },
             )
         }
@@ -1536,12 +1536,7 @@ fn certificate_view(
 
 /// The file a certificate is issued into (from its import), with Windows separators.
 fn issued_file(ir: &Ir, certificate: &str) -> Option<String> {
-    ir.operations.iter().find_map(|o| match &o.action {
-        Action::ImportCertificate {
-            certificate: c, file, ..
-        } if c == certificate => Some(win_path(file)),
-        _ => None,
-    })
+    ir.issued_file(certificate).map(win_path)
 }
 
 /// The FQDN a receive connector on `host` answers with when it uses `certificate`, and

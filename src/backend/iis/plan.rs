@@ -284,17 +284,9 @@ pub(super) fn build<'a>(ir: &Ir, host: &'a Host, ops: Vec<&'a Operation>) -> Res
                 if let Some(c) = certificate {
                     check_site(site, id)?;
                     let file = ir
-                        .operations
-                        .iter()
-                        .find_map(|o| match &o.action {
-                            Action::ImportCertificate { certificate, file, .. }
-                                if certificate == c && o.host == host.id =>
-                            {
-                                Some(file.replace('/', "\\"))
-                            }
-                            _ => None,
-                        })
-                        .ok_or_else(|| fail(format!("`{id}`: certificate `{c}` is not imported on {}", host.id)))?;
+                        .issued_file(c)
+                        .map(|f| f.replace('/', "\\"))
+                        .ok_or_else(|| fail(format!("`{id}`: certificate `{c}` is never imported")))?;
                     let b = binding.get_or_insert_with(Binding::default);
                     push_unique(&mut b.sites, site);
                     b.certificate = Some((c.clone(), file));

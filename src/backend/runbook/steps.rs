@@ -228,7 +228,7 @@ pub(crate) fn content(op: &Operation, cx: &Cx) -> Content {
         } => {
             let mut c = seg_config(op, app_pool, identity, exchange_host, cx);
             if let Some(cert) = certificate {
-                seg_certificate(&mut c, op, site, cert, cx);
+                seg_certificate(&mut c, site, cert, cx);
             }
             c
         }
@@ -2581,7 +2581,7 @@ fn user_rights(op: &Operation, identity: &str, rights: &[String]) -> Content {
     c.notes.push(md!(
         "A domain Group Policy that sets these rights overrides the local policy: check with `gpresult /h gp.html` if the rights do not stick."
     ));
-    if identity.to_ascii_uppercase().starts_with("NT AUTHORITY\\") {
+    if crate::ir::is_builtin_service_account(identity) {
         c.notes.push(md!(
             "Restart ",
             C(&op.host),
@@ -2683,16 +2683,11 @@ fn seg_config(op: &Operation, app_pool: &str, identity: &str, exchange_host: &st
 
 /// The certificate a SEG presents: bound to the HTTP.sys SSL binding of its site's https
 /// binding, as `configure-iis.ps1` does (by the issued file's thumbprint).
-fn seg_certificate(c: &mut Content, op: &Operation, site: &str, certificate: &str, cx: &Cx) {
+fn seg_certificate(c: &mut Content, site: &str, certificate: &str, cx: &Cx) {
     let file = cx
-        .ops()
-        .find_map(|o| match &o.action {
-            Action::ImportCertificate {
-                certificate: n, file, ..
-            } if n == certificate && o.host == op.host => Some(win(file)),
-            _ => None,
-        })
-        .unwrap_or_else(|| format!("{certificate}.cer"));
+        .ir
+        .issued_file(certificate)
+        .map_or_else(|| format!("the issued file of {certificate}"), win);
     c.does.push(&md!(
         " It binds ",
         C(certificate),
