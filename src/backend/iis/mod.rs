@@ -15,6 +15,8 @@ mod ps;
 mod schema;
 mod xml;
 
+pub(crate) use plan::{certificate_only, keeps_windows_auth};
+
 use super::{owner, sanitize_component, BackendError, OutputFile, Target};
 use crate::ir::{Ir, Operation};
 use minijinja::{Environment, UndefinedBehavior};

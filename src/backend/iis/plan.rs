@@ -166,14 +166,25 @@ struct PendingLocation {
     certificate_only: bool,
 }
 
+/// "Certificate only: everything else off" (Workspace ONE and Symantec guides): client
+/// certificates required and neither Basic nor Anonymous, so the script also switches Digest
+/// off, and Windows authentication unless [`keeps_windows_auth`].
+pub(crate) fn certificate_only(client_certs: ClientCerts, basic: bool, anonymous: bool) -> bool {
+    client_certs == ClientCerts::Require && !basic && !anonymous
+}
+
+/// Whether `host`'s ActiveSync directory keeps Windows authentication on (the Exchange
+/// backend sets WindowsAuthEnabled from it; IIS never contradicts it).
+pub(crate) fn keeps_windows_auth(ir: &Ir, host: &str) -> bool {
+    ir.operations
+        .iter()
+        .any(|o| o.host == host && matches!(o.action, Action::ActiveSyncDirectory { windows: true, .. }))
+}
+
 /// Builds the plan of one host from its IIS-owned operations (`ir` for the host's other
 /// operations: an ActiveSync directory that keeps Windows authentication on).
 pub(super) fn build<'a>(ir: &Ir, host: &'a Host, ops: Vec<&'a Operation>) -> Result<HostPlan<'a>, Fail> {
-    // The Exchange backend sets WindowsAuthEnabled from this op; never contradict it.
-    let exchange_windows = ir
-        .operations
-        .iter()
-        .any(|o| o.host == host.id && matches!(o.action, Action::ActiveSyncDirectory { windows: true, .. }));
+    let exchange_windows = keeps_windows_auth(ir, &host.id);
     let mut server = Scope::default();
     let mut locations: IndexMap<String, PendingLocation> = IndexMap::new();
     let mut pools: IndexMap<String, &'static str> = IndexMap::new();
@@ -214,7 +225,7 @@ pub(super) fn build<'a>(ir: &Ir, host: &'a Host, ops: Vec<&'a Operation>) -> Res
                 l.scope.set(BASIC, ENABLED, schema::bool_value(*basic_on), &at)?;
                 l.scope
                     .set(CERT_MAPPING, ENABLED, schema::bool_value(*certificate_mapping), &at)?;
-                if *client_certs == ClientCerts::Require && !*basic_on && !*anonymous {
+                if certificate_only(*client_certs, *basic_on, *anonymous) {
                     l.certificate_only = true;
                 }
                 // The request body IIS buffers before renegotiating for the client certificate:

@@ -2034,15 +2034,12 @@ fn iis_client_certs(op: &Operation, cx: &Cx) -> Content {
     ];
     // Certificate only: the script switches the other methods off too (Digest, and Windows
     // authentication unless this host's ActiveSync directory uses it), as the guides say.
-    if *client_certs == ClientCerts::Require && !*basic && !*anonymous {
+    if crate::backend::iis::certificate_only(*client_certs, *basic, *anonymous) {
         lines.push(format!(
             "{APPCMD} set config {} -section:system.webServer/security/authentication/digestAuthentication /enabled:\"False\" /commit:apphost",
             cmd(&loc)
         ));
-        let exchange_windows = cx
-            .ops()
-            .any(|o| o.host == op.host && matches!(o.action, Action::ActiveSyncDirectory { windows: true, .. }));
-        if !exchange_windows {
+        if !crate::backend::iis::keeps_windows_auth(cx.ir, &op.host) {
             lines.push(format!(
                 "{APPCMD} set config {} -section:system.webServer/security/authentication/windowsAuthentication /enabled:\"False\" /commit:apphost",
                 cmd(&loc)
